@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
+import { publishDirectory } from '../lib/atomicWrite.js';
+import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract.js';
+import { failFastOnBadInput } from './failures.js';
+
+export interface ExtractInput {
+  model: string;
+  data: string;
+  artifactRoot: string;
+  batchSize?: number;
+  executionProvider?: ExecutionProvider;
+  mean?: string;
+  std?: string;
+  blockOutputs?: string[];
+}
+
+export interface ExtractResult {
+  featuresDir: string;
+  /** layerFiles[i - 1] holds block i's CLS features. */
+  layerFiles: string[];
+  rows: number;
+  dim: number;
+  imagesPerSecond: number;
+  /** True when the features already existed and nothing was computed. */
+  reused: boolean;
+}
+
+/** Extract step: one forward pass, every block's CLS features, one Arrow file per layer. */
+export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
+  return failFastOnBadInput(async () => {
+    const key = artifactKey({
+      step: 'extract',
+      version: STEP_VERSIONS.extract,
+      model: await contentDigest(input.model),
+      data: await contentDigest(input.data),
+      mean: input.mean,
+      std: input.std,
+      blockOutputs: input.blockOutputs,
+      executionProvider: input.executionProvider ?? 'cpu',
+    });
+    const featuresDir = join(input.artifactRoot, 'features', key);
+    const summaryFile = join(featuresDir, EXTRACT_SUMMARY_FILE);
+    const reused = await exists(summaryFile);
+    if (!reused) {
+      const context = Context.current();
+      await publishDirectory(featuresDir, (dir) =>
+        extractFeatures(input.model, input.data, dir, {
+          ...input,
+          onBatch: (rowsDone, rowsTotal) => context.heartbeat({ rowsDone, rowsTotal }),
+        }).then(() => undefined),
+      );
+    }
+    const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as ExtractSummary;
+    return {
+      featuresDir,
+      layerFiles: summary.files.map((file) => join(featuresDir, file)),
+      rows: summary.rows,
+      dim: summary.dim,
+      imagesPerSecond: summary.imagesPerSecond,
+      reused,
+    };
+  });
+}

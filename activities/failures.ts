@@ -1,0 +1,17 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { InputError } from '../lib/errors.js';
+
+/**
+ * Runs an activity body, turning bad input into a non-retryable failure (retrying cannot fix a
+ * missing file) while infrastructure errors stay retryable.
+ */
+export async function failFastOnBadInput<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof InputError || error instanceof RangeError) {
+      throw ApplicationFailure.nonRetryable(error.message, error.name);
+    }
+    throw error;
+  }
+}

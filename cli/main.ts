@@ -1,0 +1,215 @@
+/** The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFileAtomic } from '../lib/atomicWrite.js';
+import { decideCuts } from '../lib/cutRule.js';
+import { InputError } from '../lib/errors.js';
+import { type ExecutionProvider, extractFeatures } from '../lib/extract.js';
+import { embedFeatureFile, scoreEmbeddingFile } from '../lib/layerEmbedding.js';
+import { temporalConfig } from '../workers/config.js';
+import { runWorkers, type WorkerRole } from '../workers/run.js';
+import { formatResultTable } from './format.js';
+import { type PipelineInput, runPipeline } from './pipeline.js';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`"${value}" is not an integer`);
+  return parsed;
+}
+
+function alphaList(value: string): number[] {
+  const alphas = value.split(',').map(Number);
+  if (alphas.some((alpha) => !(alpha > 0 && alpha <= 1))) {
+    throw new InvalidArgumentError(`every alpha must be a number in (0, 1], got "${value}"`);
+  }
+  return alphas;
+}
+
+function blockOutputs(value: string): string[] {
+  return value.split(',').map((name) => name.trim());
+}
+
+const epOption = () => new Option('--ep <provider>', 'onnxruntime execution provider').choices(['cpu', 'cuda']).default('cpu');
+
+async function readScores(path: string): Promise<number[]> {
+  let scores: unknown;
+  try {
+    scores = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new InputError(path, `cannot read a JSON array of scores (${(error as Error).message})`);
+  }
+  if (!Array.isArray(scores) || scores.length === 0 || scores.some((score) => typeof score !== 'number' || !Number.isFinite(score))) {
+    throw new InputError(path, 'must hold a non-empty JSON array of finite numbers SC_1..SC_N');
+  }
+  return scores;
+}
+
+interface RunOptions {
+  model: string;
+  data: string;
+  alpha: number[];
+  seed: number;
+  out: string;
+  fullCurve?: boolean;
+  batch?: number;
+  ep: ExecutionProvider;
+  mean?: string;
+  std?: string;
+  blockOutputs?: string[];
+  name?: string;
+}
+
+async function runAndReport(options: RunOptions): Promise<void> {
+  const config = temporalConfig();
+  const pipeline: PipelineInput = {
+    model: options.model,
+    data: options.data,
+    datasetName: options.name,
+    alphas: options.alpha,
+    seed: options.seed,
+    fullCurve: options.fullCurve,
+    batchSize: options.batch,
+    executionProvider: options.ep,
+    mean: options.mean,
+    std: options.std,
+    blockOutputs: options.blockOutputs,
+  };
+  const started = performance.now();
+  const run = await runPipeline(config, pipeline);
+  const seconds = (performance.now() - started) / 1000;
+  const { result } = run;
+  const first = result.decisions[0];
+  const report = {
+    workflowId: run.workflowId,
+    runId: run.runId,
+    dataset: result.datasetName,
+    scores: result.scores,
+    threshold: first.threshold,
+    keptBlocks: first.keptBlocks,
+    checkpoint: result.checkpoints[0].checkpoint,
+    decisions: result.decisions,
+    checkpoints: result.checkpoints,
+    reused: result.reused,
+    seconds,
+  };
+  const outFile = join(resolve(options.out), 'result.json');
+  await writeFileAtomic(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(formatResultTable(result));
+  const ui = process.env.SLS_TEMPORAL_UI ?? `http://127.0.0.1:${process.env.SLS_TEMPORAL_UI_PORT ?? '8233'}`;
+  process.stdout.write(
+    `\nresult: ${outFile}\nwall time: ${seconds.toFixed(1)} s\nTemporal UI: ${ui}/namespaces/${config.namespace}/workflows/${run.workflowId}\n`,
+  );
+}
+
+const program = new Command('sls')
+  .description('Prune the deep blocks of an adapted ViT per dataset with the SLS rule, on Temporal')
+  .showHelpAfterError();
+
+program
+  .command('extract')
+  .description('write the CLS features of every block: DIR/layer-01.arrow ... DIR/layer-NN.arrow')
+  .requiredOption('--model <file>', 'ONNX ViT')
+  .requiredOption('--data <path>', 'Arrow file (pixels or image column, and label) or ImageFolder directory')
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--batch <n>', 'batch size', integer, 32)
+  .addOption(epOption())
+  .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
+  .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')
+  .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs)
+  .action(async (options) => {
+    await mkdir(options.out, { recursive: true });
+    const summary = await extractFeatures(options.model, options.data, options.out, {
+      batchSize: options.batch,
+      executionProvider: options.ep,
+      mean: options.mean,
+      std: options.std,
+      blockOutputs: options.blockOutputs,
+    });
+    process.stdout.write(`${JSON.stringify({ ...summary, out: options.out })}\n`);
+  });
+
+program
+  .command('embed')
+  .description('t-SNE of one layer to 2-D (scikit-learn defaults), offline')
+  .argument('<features>', 'a layer-NN.arrow file')
+  .requiredOption('--out <file>', 'embedding Arrow file (x, y, label)')
+  .option('--seed <s>', 'random seed', integer, 0)
+  .action(async (features: string, options) => {
+    const { rows, klDivergence } = await embedFeatureFile(features, options.out, { seed: options.seed });
+    process.stdout.write(`${JSON.stringify({ out: options.out, rows, kl: klDivergence })}\n`);
+  });
+
+program
+  .command('score')
+  .description('the SLS score of an embedding: silhouette after min-max scaling, labels as clusters')
+  .argument('<embedding>', 'an embedding Arrow file')
+  .action(async (embedding: string) => {
+    process.stdout.write(`${JSON.stringify({ sc: await scoreEmbeddingFile(embedding) })}\n`);
+  });
+
+program
+  .command('decide')
+  .description('the cut for each alpha from a JSON array SC_1..SC_N')
+  .requiredOption('--scores <file>', 'JSON array of scores, layer 1 first')
+  .requiredOption('--alpha <a[,a2,...]>', 'one or more alphas in (0, 1]', alphaList)
+  .action(async (options) => {
+    const scores = await readScores(options.scores);
+    const cuts = decideCuts(scores, options.alpha).map(({ alpha, keptBlocks, threshold, reason }) => ({
+      alpha,
+      keptBlocks,
+      threshold,
+      reason,
+    }));
+    process.stdout.write(`${JSON.stringify({ blocks: scores.length, cuts })}\n`);
+  });
+
+const runCommand = (name: string, description: string) =>
+  program
+    .command(name)
+    .description(description)
+    .option('--alpha <a[,a2,...]>', 'one or more alphas in (0, 1]', alphaList, [0.3])
+    .option('--seed <s>', 'random seed', integer, 0)
+    .option('--full-curve', 'score every layer, not only down to the cut')
+    .option('--batch <n>', 'extraction batch size', integer)
+    .addOption(epOption())
+    .option('--mean <a,b,c>', 'per-channel mean for encoded images')
+    .option('--std <a,b,c>', 'per-channel std for encoded images')
+    .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs)
+    .option('--name <dataset>', 'dataset name shown in the Temporal UI');
+
+runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.json')
+  .requiredOption('--model <file>', 'ONNX ViT')
+  .requiredOption('--data <path>', 'dataset (Arrow file or ImageFolder directory)')
+  .requiredOption('--out <dir>', 'output directory')
+  .action(runAndReport);
+
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+runCommand('demo', 'the pipeline on the bundled fixture ViT and digits data')
+  .option('--out <dir>', 'output directory', 'runs/demo')
+  .action(async (options) => {
+    await runAndReport({
+      ...options,
+      model: new URL('vit/model.onnx', FIXTURES).pathname,
+      data: new URL('digits/train.arrow', FIXTURES).pathname,
+      name: options.name ?? 'digits',
+      fullCurve: options.fullCurve ?? true,
+    });
+    process.stdout.write('The local Temporal server keeps running; stop it with: npm run server:stop\n');
+  });
+
+program
+  .command('worker')
+  .description('poll the task queues: gpu (extract), cpu (workflows, t-SNE, score, emit) or all')
+  .argument('[role]', 'gpu | cpu | all', 'all')
+  .action((role: WorkerRole) => runWorkers(role));
+
+try {
+  await program.parseAsync();
+  process.exit(0);
+} catch (error) {
+  const cause = error instanceof WorkflowFailedError && error.cause ? error.cause : error;
+  process.stderr.write(`sls: ${(cause as Error).message ?? cause}\n`);
+  process.exit(error instanceof InputError || (cause as Error).name === 'InputError' ? 2 : 1);
+}

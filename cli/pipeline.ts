@@ -1,0 +1,102 @@
+/**
+ * `sls run` as a Temporal client: make sure a server and workers are there, start (or attach to)
+ * PruneDatasetWorkflow, and wait for its result.
+ */
+import { execFileSync } from 'node:child_process';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { artifactKey, contentDigest } from '../lib/artifacts.js';
+import type { TemporalConfig } from '../workers/config.js';
+import { connect as connectWorker, createCpuWorker, createGpuWorker } from '../workers/create.js';
+import type { PruneDatasetInput, PruneDatasetResult } from '../workflows/pruneDataset.js';
+import { DATASET } from '../workflows/searchAttributes.js';
+
+const TEMPORAL_SCRIPT = fileURLToPath(new URL('../infra/temporal.sh', import.meta.url));
+
+function isLoopback(address: string): boolean {
+  return /^(127\.|localhost|\[::1\])/.test(address);
+}
+
+/** Connects to Temporal; on this machine, starts the local dev server first when none answers. */
+export async function connectOrStartLocal(config: TemporalConfig): Promise<Connection> {
+  try {
+    return await Connection.connect({ address: config.address, tls: config.tls, connectTimeout: '3s' });
+  } catch (error) {
+    if (!isLoopback(config.address)) throw error;
+    execFileSync('bash', [TEMPORAL_SCRIPT, 'start'], { stdio: ['ignore', process.stderr, process.stderr] });
+    return Connection.connect({ address: config.address, tls: config.tls });
+  }
+}
+
+async function hasPollers(connection: Connection, config: TemporalConfig, taskQueue: string, kind: 1 | 2): Promise<boolean> {
+  const response = await connection.workflowService.describeTaskQueue({
+    namespace: config.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: kind,
+  });
+  return (response.pollers ?? []).length > 0;
+}
+
+export type PipelineInput = Omit<PruneDatasetInput, 'datasetName' | 'artifactRoot' | 'taskQueues'> & { datasetName?: string };
+
+/** The workflow ID is a hash of the inputs: launching the same run twice attaches to the first. */
+async function workflowId(input: PruneDatasetInput): Promise<string> {
+  const key = artifactKey({
+    ...input,
+    model: await contentDigest(input.model),
+    data: await contentDigest(input.data),
+  });
+  return `prune-${input.datasetName}-${key.slice(0, 16)}`;
+}
+
+export interface PipelineRun {
+  workflowId: string;
+  runId: string;
+  result: PruneDatasetResult;
+  /** Whether this process had to run the workers itself. */
+  embeddedWorker: boolean;
+}
+
+export async function runPipeline(config: TemporalConfig, pipeline: PipelineInput): Promise<PipelineRun> {
+  const model = resolve(pipeline.model);
+  const data = resolve(pipeline.data);
+  const input: PruneDatasetInput = {
+    ...pipeline,
+    model,
+    data,
+    datasetName: pipeline.datasetName ?? basename(data).replace(/\.[^.]+$/, ''),
+    artifactRoot: config.artifactRoot,
+    taskQueues: config.taskQueues,
+  };
+  const connection = await connectOrStartLocal(config);
+  const client = new Client({ connection, namespace: config.namespace });
+  const id = await workflowId(input);
+  // WORKFLOW (1) pollers on the CPU queue run the workflow; ACTIVITY (2) pollers on the GPU queue extract.
+  const needsWorker =
+    !(await hasPollers(connection, config, config.taskQueues.cpu, 1)) || !(await hasPollers(connection, config, config.taskQueues.gpu, 2));
+  const execute = async () => {
+    const handle = await client.workflow.start('PruneDatasetWorkflow', {
+      args: [input],
+      taskQueue: config.taskQueues.cpu,
+      workflowId: id,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [{ key: DATASET, value: input.datasetName }],
+    });
+    return { runId: handle.firstExecutionRunId, result: (await handle.result()) as PruneDatasetResult };
+  };
+  try {
+    if (!needsWorker) return { workflowId: id, ...(await execute()), embeddedWorker: false };
+    const workerConnection = await connectWorker(config);
+    try {
+      const workers = [await createGpuWorker(workerConnection, config), await createCpuWorker(workerConnection, config)];
+      const outcome = execute();
+      await Promise.all(workers.map((worker) => worker.runUntil(outcome)));
+      return { workflowId: id, ...(await outcome), embeddedWorker: true };
+    } finally {
+      await workerConnection.close();
+    }
+  } finally {
+    await connection.close();
+  }
+}

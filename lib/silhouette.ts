@@ -1,0 +1,135 @@
+/**
+ * The SLS score of one layer: the mean silhouette coefficient of its min-max scaled 2-D t-SNE
+ * embedding, with the class labels as clusters (DESIGN section 1, steps 2-3). Matches
+ * scikit-learn's `silhouette_score` (Euclidean) and `MinMaxScaler`.
+ */
+import { InputError } from './errors.js';
+
+/**
+ * Mean silhouette coefficient of `points` (n rows of `dim` coordinates, row-major) clustered by
+ * `labels`, exactly as scikit-learn's `silhouette_score` with the Euclidean metric: for each
+ * point, a = mean distance to the other members of its class, b = the smallest mean distance to
+ * another class, s = (b - a) / max(a, b); s = 0 for a point alone in its class and where
+ * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time, O(n * classes) memory.
+ */
+export function silhouetteScore(
+  points: Float64Array,
+  dim: number,
+  labels: Int32Array,
+  source = 'silhouette',
+): number {
+  if (!Number.isInteger(dim) || dim < 1) throw new InputError(source, `dimension must be a positive integer, got ${dim}`);
+  const n = labels.length;
+  if (points.length !== n * dim) {
+    throw new InputError(source, `${points.length} coordinates do not make ${n} points of dimension ${dim}`);
+  }
+  for (let i = 0; i < points.length; i++) {
+    if (!Number.isFinite(points[i])) throw new InputError(source, `coordinate ${i} is ${points[i]}`);
+  }
+  const { classOf, classCount } = denseClasses(labels);
+  if (classCount < 2 || classCount > n - 1) {
+    throw new InputError(
+      source,
+      `the silhouette needs between 2 and n - 1 = ${n - 1} distinct labels, got ${classCount}`,
+    );
+  }
+  const classSize = new Float64Array(classCount);
+  for (let i = 0; i < n; i++) classSize[classOf[i]]++;
+
+  // distanceSums[i * classCount + c]: sum of distances from point i to the members of class c.
+  const distanceSums = new Float64Array(n * classCount);
+  for (let i = 0; i < n; i++) {
+    const rowI = i * dim;
+    const sumsI = i * classCount;
+    const classI = classOf[i];
+    for (let j = i + 1; j < n; j++) {
+      const rowJ = j * dim;
+      let squared = 0;
+      for (let axis = 0; axis < dim; axis++) {
+        const delta = points[rowI + axis] - points[rowJ + axis];
+        squared += delta * delta;
+      }
+      const distance = Math.sqrt(squared);
+      distanceSums[sumsI + classOf[j]] += distance;
+      distanceSums[j * classCount + classI] += distance;
+    }
+  }
+
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const own = classOf[i];
+    const ownSize = classSize[own];
+    if (ownSize === 1) continue; // a point alone in its class scores 0
+    const sumsI = i * classCount;
+    const a = distanceSums[sumsI + own] / (ownSize - 1);
+    let b = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < classCount; c++) {
+      if (c === own) continue;
+      const meanToC = distanceSums[sumsI + c] / classSize[c];
+      if (meanToC < b) b = meanToC;
+    }
+    const larger = Math.max(a, b);
+    if (larger > 0) total += (b - a) / larger; // a = b = 0 is 0/0, which scikit-learn scores 0
+  }
+  return total / n;
+}
+
+/**
+ * Scales each of the `dim` axes of `points` to [0, 1] as scikit-learn's `MinMaxScaler` does
+ * (x * scale + offset with scale = 1 / range, so the rounding matches); a constant axis maps to 0.
+ */
+export function minMaxScale(points: Float64Array, dim: number): Float64Array {
+  const n = points.length / dim;
+  const scaled = new Float64Array(points.length);
+  for (let axis = 0; axis < dim; axis++) {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const value = points[i * dim + axis];
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+    const range = max - min;
+    const scale = range === 0 ? 1 : 1 / range;
+    const offset = -min * scale;
+    for (let i = 0; i < n; i++) scaled[i * dim + axis] = points[i * dim + axis] * scale + offset;
+  }
+  return scaled;
+}
+
+/**
+ * SC of one layer: the silhouette of the 2-D embedding (x[i], y[i]) after min-max scaling each
+ * axis to [0, 1].
+ */
+export function slsScore(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  labels: Int32Array,
+  source = 'embedding',
+): number {
+  const n = labels.length;
+  if (x.length !== n || y.length !== n) {
+    throw new InputError(source, `${x.length} x and ${y.length} y coordinates for ${n} labels`);
+  }
+  const points = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    points[2 * i] = x[i];
+    points[2 * i + 1] = y[i];
+  }
+  return silhouetteScore(minMaxScale(points, 2), 2, labels, source);
+}
+
+/** Maps arbitrary integer labels to 0..classCount-1 (in order of first appearance). */
+function denseClasses(labels: Int32Array): { classOf: Int32Array; classCount: number } {
+  const indexOfLabel = new Map<number, number>();
+  const classOf = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    let index = indexOfLabel.get(labels[i]);
+    if (index === undefined) {
+      index = indexOfLabel.size;
+      indexOfLabel.set(labels[i], index);
+    }
+    classOf[i] = index;
+  }
+  return { classOf, classCount: indexOfLabel.size };
+}

@@ -1,0 +1,210 @@
+/**
+ * The Barnes-Hut approximation of the t-SNE gradient, as scikit-learn's `_barnes_hut_tsne` with
+ * its `_QuadTree`: the repulsion from a quadtree cell whose width is small against its distance
+ * (max width^2 / distance^2 < angle^2) is taken from the cell's centre of mass, so each gradient
+ * costs O(n log n) instead of O(n^2). The attraction over the sparse P stays exact.
+ *
+ * The tree lives in a node pool of typed arrays that is reused from one gradient to the next (it
+ * grows, rarely, when a layout needs more cells), so iterations do not allocate.
+ */
+import type { SparseAffinities } from './affinity.js';
+import { finishGradient, type Objective } from './gradient.js';
+
+/** scikit-learn's default angle (theta). */
+export const DEFAULT_ANGLE = 0.5;
+/** Points closer than this on every axis share a leaf and do not repel (scikit-learn's EPSILON). */
+const DUPLICATE_DISTANCE = 1e-6;
+const SUMMARY_STRIDE = 4;
+const GEOMETRY_STRIDE = 4;
+
+/** The Barnes-Hut objective for affinities `affinities` (see `Objective`). */
+export function barnesHutObjective(affinities: SparseAffinities, angle = DEFAULT_ANGLE): Objective {
+  const { n, indptr, indices, values } = affinities;
+  const tree = new QuadTree(n);
+  const squaredAngle = angle * angle;
+  return (embedding, gradient, exaggeration, computeError) => {
+    tree.build(embedding, n);
+    let z = 0;
+    for (let i = 0; i < n; i++) {
+      z += tree.repulsion(embedding[2 * i], embedding[2 * i + 1], squaredAngle, gradient, 2 * i);
+    }
+    // Coincident points do not repel: Z can vanish. scikit-learn floors it likewise.
+    const normalisation = Math.max(z, Number.EPSILON);
+    return finishGradient(embedding, gradient, indptr, indices, values, n, normalisation, exaggeration, computeError);
+  };
+}
+
+/**
+ * A point-region quadtree over 2-D points. Node 0 is the root; an internal node's four children
+ * are consecutive nodes starting at `firstChild` (quadrant = 2 * (x >= centre x) + (y >= centre y)).
+ */
+export class QuadTree {
+  private capacity = 0;
+  private nodeCount = 0;
+  /**
+   * What a traversal reads, interleaved so that one cell is one cache line:
+   * [centre of mass x, centre of mass y, larger squared side width, number of points].
+   */
+  private summary = new Float64Array(0);
+  /** First of the four children, or -1 for a leaf. */
+  private firstChild = new Int32Array(0);
+  /** Cell geometry, needed only while building: [centre x, centre y, half width x, half width y]. */
+  private geometry = new Float64Array(0);
+  /** Cells still to visit during a traversal. */
+  private stack = new Int32Array(0);
+
+  constructor(points: number) {
+    this.grow(Math.max(16, 4 * points));
+  }
+
+  /** Rebuilds the tree over the n points of `embedding` (n x 2, row-major). */
+  build(embedding: Float64Array, n: number): void {
+    let minX = Number.POSITIVE_INFINITY;
+    let minY = Number.POSITIVE_INFINITY;
+    let maxX = Number.NEGATIVE_INFINITY;
+    let maxY = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const x = embedding[2 * i];
+      const y = embedding[2 * i + 1];
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+    // scikit-learn widens the upper bounds so that every point is strictly inside.
+    maxX = Math.max(maxX * (1 + 1e-3 * Math.sign(maxX)), maxX + 1e-3);
+    maxY = Math.max(maxY * (1 + 1e-3 * Math.sign(maxY)), maxY + 1e-3);
+    this.nodeCount = 1;
+    this.initCell(0, (minX + maxX) / 2, (minY + maxY) / 2, (maxX - minX) / 2, (maxY - minY) / 2);
+    for (let i = 0; i < n; i++) this.insert(embedding[2 * i], embedding[2 * i + 1]);
+  }
+
+  /**
+   * Adds the repulsion on the point (x, y), sum over other points j of w_ij^2 (y_i - y_j) with
+   * w_ij = 1 / (1 + |y_i - y_j|^2), into out[offset], out[offset + 1] (overwriting them), and
+   * returns sum_j w_ij, both with far cells summarised by their centres of mass.
+   */
+  repulsion(x: number, y: number, squaredAngle: number, out: Float64Array, offset: number): number {
+    const { stack, summary, firstChild } = this;
+    let forceX = 0;
+    let forceY = 0;
+    let z = 0;
+    let top = 0;
+    stack[top++] = 0;
+    while (top > 0) {
+      const cell = stack[--top];
+      const base = SUMMARY_STRIDE * cell;
+      const size = summary[base + 3];
+      if (size === 0) continue;
+      const dx = x - summary[base];
+      const dy = y - summary[base + 1];
+      const squaredDistance = dx * dx + dy * dy;
+      const child = firstChild[cell];
+      if (child < 0) {
+        if (Math.abs(dx) <= DUPLICATE_DISTANCE && Math.abs(dy) <= DUPLICATE_DISTANCE) continue; // itself
+      } else if (summary[base + 2] >= squaredAngle * squaredDistance) {
+        stack[top++] = child;
+        stack[top++] = child + 1;
+        stack[top++] = child + 2;
+        stack[top++] = child + 3;
+        continue;
+      }
+      const w = 1 / (1 + squaredDistance);
+      z += size * w;
+      const weight = size * w * w;
+      forceX += weight * dx;
+      forceY += weight * dy;
+    }
+    out[offset] = forceX;
+    out[offset + 1] = forceY;
+    return z;
+  }
+
+  private insert(x: number, y: number): void {
+    const { summary, firstChild } = this;
+    let cell = 0;
+    for (;;) {
+      const base = SUMMARY_STRIDE * cell;
+      const size = summary[base + 3];
+      if (size === 0) {
+        summary[base] = x;
+        summary[base + 1] = y;
+        summary[base + 3] = 1;
+        return;
+      }
+      if (firstChild[cell] >= 0) {
+        summary[base] = (size * summary[base] + x) / (size + 1);
+        summary[base + 1] = (size * summary[base + 1] + y) / (size + 1);
+        summary[base + 3] = size + 1;
+        cell = firstChild[cell] + this.quadrant(cell, x, y);
+        continue;
+      }
+      if (Math.abs(x - summary[base]) <= DUPLICATE_DISTANCE && Math.abs(y - summary[base + 1]) <= DUPLICATE_DISTANCE) {
+        summary[base + 3] = size + 1;
+        return;
+      }
+      // A leaf with another point: split it, move its points to their quadrant, and retry here.
+      this.split(cell);
+      return this.insertAfterSplit(cell, x, y);
+    }
+  }
+
+  /** Moves the points of the leaf `cell`, just split, to its child, then inserts (x, y). */
+  private insertAfterSplit(cell: number, x: number, y: number): void {
+    const { summary } = this; // split may have grown the pool
+    const base = SUMMARY_STRIDE * cell;
+    const moved = SUMMARY_STRIDE * (this.firstChild[cell] + this.quadrant(cell, summary[base], summary[base + 1]));
+    summary[moved] = summary[base];
+    summary[moved + 1] = summary[base + 1];
+    summary[moved + 3] = summary[base + 3];
+    this.insert(x, y);
+  }
+
+  private quadrant(cell: number, x: number, y: number): number {
+    const base = GEOMETRY_STRIDE * cell;
+    return (x >= this.geometry[base] ? 2 : 0) + (y >= this.geometry[base + 1] ? 1 : 0);
+  }
+
+  private split(cell: number): void {
+    if (this.nodeCount + 4 > this.capacity) this.grow(2 * this.capacity);
+    const first = this.nodeCount;
+    this.nodeCount += 4;
+    this.firstChild[cell] = first;
+    const base = GEOMETRY_STRIDE * cell;
+    const [centreX, centreY] = [this.geometry[base], this.geometry[base + 1]];
+    const halfX = this.geometry[base + 2] / 2;
+    const halfY = this.geometry[base + 3] / 2;
+    this.initCell(first, centreX - halfX, centreY - halfY, halfX, halfY);
+    this.initCell(first + 1, centreX - halfX, centreY + halfY, halfX, halfY);
+    this.initCell(first + 2, centreX + halfX, centreY - halfY, halfX, halfY);
+    this.initCell(first + 3, centreX + halfX, centreY + halfY, halfX, halfY);
+  }
+
+  private initCell(cell: number, centreX: number, centreY: number, halfWidthX: number, halfWidthY: number): void {
+    const base = GEOMETRY_STRIDE * cell;
+    this.geometry[base] = centreX;
+    this.geometry[base + 1] = centreY;
+    this.geometry[base + 2] = halfWidthX;
+    this.geometry[base + 3] = halfWidthY;
+    const width = 2 * Math.max(halfWidthX, halfWidthY);
+    this.summary[SUMMARY_STRIDE * cell + 2] = width * width;
+    this.summary[SUMMARY_STRIDE * cell + 3] = 0;
+    this.firstChild[cell] = -1;
+  }
+
+  /** Enlarges the node pool, keeping its contents; amortised, so rare after the first builds. */
+  private grow(capacity: number): void {
+    const summary = new Float64Array(SUMMARY_STRIDE * capacity);
+    summary.set(this.summary.subarray(0, SUMMARY_STRIDE * this.nodeCount));
+    const geometry = new Float64Array(GEOMETRY_STRIDE * capacity);
+    geometry.set(this.geometry.subarray(0, GEOMETRY_STRIDE * this.nodeCount));
+    const firstChild = new Int32Array(capacity);
+    firstChild.set(this.firstChild.subarray(0, this.nodeCount));
+    this.summary = summary;
+    this.geometry = geometry;
+    this.firstChild = firstChild;
+    // A traversal holds at most 3 pending siblings per level plus one: the pool size bounds it.
+    this.stack = new Int32Array(capacity + 4);
+    this.capacity = capacity;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * t-SNE to two dimensions as scikit-learn's `TSNE` computes it with its defaults (DESIGN section
+ * 5): exact kNN affinities at the given perplexity, PCA initialisation, 250 iterations with
+ * early exaggeration and momentum 0.5, then momentum 0.8 up to `maxIter`, learning rate 'auto'.
+ */
+import { InputError } from '../errors.js';
+import { jointProbabilities } from './affinity.js';
+import { barnesHutObjective } from './barnesHut.js';
+import { exactObjective } from './gradient.js';
+import { exactKlDivergence } from './kl.js';
+import { exactNeighbors } from './neighbors.js';
+import { gradientDescent, newWorkspace } from './optimizer.js';
+import { pcaInitialization } from './pca.js';
+
+export interface TsneOptions {
+  /** Default 30. Must be positive and less than the number of samples (scikit-learn's rule). */
+  perplexity?: number;
+  /** Factor on P for the first 250 iterations; default 12, at least 1. */
+  earlyExaggeration?: number;
+  /** Total iterations, default 1000, at least 250 (scikit-learn's bounds). */
+  maxIter?: number;
+  /** Seed of the PCA's random start; same seed, bit-identical output. Default 0. */
+  seed?: number;
+  /** Called every 50 iterations with the number done; keep it cheap (heartbeats). */
+  onProgress?: (iteration: number) => void;
+  /** Name of the input, for error messages. */
+  source?: string;
+  /**
+   * Gradient: 'exact' (O(n^2)), 'barnes_hut' (O(n log n), angle 0.5), or 'auto' (default): exact
+   * below BARNES_HUT_FROM samples, where it is the faster of the two.
+   */
+  method?: 'auto' | 'exact' | 'barnes_hut';
+}
+
+export interface TsneResult {
+  /** n x 2, row-major: x0, y0, x1, y1, ... */
+  embedding: Float64Array;
+  /** Exact KL(P || Q) of the final embedding. */
+  klDivergence: number;
+  /** Iterations run (1000 unless a stopping rule fired). */
+  iterations: number;
+}
+
+/** Sample count from which 'auto' uses Barnes-Hut (measured crossover, see bench/tsne.ts). */
+export const BARNES_HUT_FROM = 1000;
+/** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
+const EXPLORATION_ITERATIONS = 250;
+const EXPLORATION_MOMENTUM = 0.5;
+const FINAL_MOMENTUM = 0.8;
+/** scikit-learn's n_iter_without_progress default, for the stage after exaggeration. */
+const ITERATIONS_WITHOUT_PROGRESS = 300;
+
+/** Embeds the n rows of `features` (n x d, row-major float32) in two dimensions. */
+export async function runTsne(
+  features: Float32Array,
+  n: number,
+  d: number,
+  options: TsneOptions = {},
+): Promise<TsneResult> {
+  const source = options.source ?? 'features';
+  const perplexity = options.perplexity ?? 30;
+  const earlyExaggeration = options.earlyExaggeration ?? 12;
+  const maxIter = options.maxIter ?? 1000;
+  const seed = options.seed ?? 0;
+  validate(features, n, d, perplexity, earlyExaggeration, maxIter, source);
+
+  const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
+  const affinities = jointProbabilities(exactNeighbors(features, n, d, k), n, perplexity);
+  const embedding = pcaInitialization(features, n, d, seed);
+  const method = options.method ?? 'auto';
+  const barnesHut = method === 'barnes_hut' || (method === 'auto' && n >= BARNES_HUT_FROM);
+  const objective = barnesHut ? barnesHutObjective(affinities) : exactObjective(affinities);
+  const learningRate = Math.max(n / earlyExaggeration / 4, 50);
+  const workspace = newWorkspace(n);
+  const onCheck = async (iteration: number): Promise<void> => {
+    options.onProgress?.(iteration);
+    // Let the event loop run (heartbeats, cancellation) between blocks of iterations.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
+  const exploration = await gradientDescent(
+    objective,
+    embedding,
+    {
+      startIteration: 0,
+      maxIter: EXPLORATION_ITERATIONS,
+      momentum: EXPLORATION_MOMENTUM,
+      learningRate,
+      exaggeration: earlyExaggeration,
+      iterationsWithoutProgress: EXPLORATION_ITERATIONS,
+    },
+    workspace,
+    onCheck,
+  );
+  const final = await gradientDescent(
+    objective,
+    embedding,
+    {
+      startIteration: exploration.lastIteration + 1,
+      maxIter,
+      momentum: FINAL_MOMENTUM,
+      learningRate,
+      exaggeration: 1,
+      iterationsWithoutProgress: ITERATIONS_WITHOUT_PROGRESS,
+    },
+    workspace,
+    onCheck,
+  );
+
+  return {
+    embedding,
+    klDivergence: exactKlDivergence(affinities, embedding),
+    iterations: final.lastIteration + 1,
+  };
+}
+
+function validate(
+  features: Float32Array,
+  n: number,
+  d: number,
+  perplexity: number,
+  earlyExaggeration: number,
+  maxIter: number,
+  source: string,
+): void {
+  if (!Number.isInteger(d) || d < 1) throw new InputError(source, `feature dimension must be a positive integer, got ${d}`);
+  if (!Number.isInteger(n) || n < 2) throw new InputError(source, `t-SNE needs at least 2 samples, got ${n}`);
+  if (features.length !== n * d) {
+    throw new InputError(source, `${features.length} values do not make ${n} samples of dimension ${d}`);
+  }
+  if (!(perplexity > 0) || perplexity >= n) {
+    throw new InputError(source, `perplexity (${perplexity}) must be positive and less than the number of samples (${n})`);
+  }
+  if (!(earlyExaggeration >= 1)) throw new InputError(source, `early exaggeration must be at least 1, got ${earlyExaggeration}`);
+  if (!Number.isInteger(maxIter) || maxIter < EXPLORATION_ITERATIONS) {
+    throw new InputError(source, `maxIter must be an integer of at least ${EXPLORATION_ITERATIONS}, got ${maxIter}`);
+  }
+  for (let t = 0; t < features.length; t++) {
+    if (!Number.isFinite(features[t])) {
+      throw new InputError(source, `feature ${t % d} of sample ${Math.floor(t / d)} is ${features[t]}`);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Field, FixedSizeList, Float32, makeData, makeVector, Table, tableToIPC } from 'apache-arrow';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const MODEL = join(FIXTURES, 'vit/model.onnx');
+export const TRAIN = join(FIXTURES, 'digits/train.arrow');
+export const TEST_SPLIT = join(FIXTURES, 'digits/test.arrow');
+export const IMAGES = join(FIXTURES, 'digits/images.arrow');
+export const FOLDER = join(FIXTURES, 'digits/folder');
+export const NO_BLOCKS_MODEL = join(FIXTURES, 'bad/mlp.onnx');
+
+/** PyTorch's outputs for the fixture model on the first rows of the train split (make_model_fixtures.py). */
+export interface TorchReference {
+  rows: number;
+  blocks: number;
+  hidden: number;
+  cls: number[][];
+  logits: number[];
+  truncated_k: number;
+  truncated_logits: number[];
+  labels: number[];
+}
+
+export const REFERENCE: TorchReference = JSON.parse(readFileSync(join(FIXTURES, 'vit/reference.json'), 'utf8'));
+
+export function temporaryDir(prefix = 'sls-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Largest absolute difference between two equal-length arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+/** Writes a dataset Arrow file with a `pixels` FixedSizeList<Float32>[dim] column and labels. */
+export function writePixelDataset(path: string, values: Float32Array, dim: number, labels: Int32Array): void {
+  const child = makeData({ type: new Float32(), length: values.length, data: values });
+  const pixels = makeVector(makeData({ type: new FixedSizeList(dim, new Field('item', new Float32())), length: labels.length, child }));
+  writeFileSync(path, tableToIPC(new Table({ pixels, label: makeVector(labels) }), 'file'));
+}

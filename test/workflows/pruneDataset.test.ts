@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { InferenceSession } from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFeatures } from '../../lib/arrowTensors.js';
+import { decideCut } from '../../lib/cutRule.js';
+import type { TemporalConfig } from '../../workers/config.js';
+import { createCpuWorker, createGpuWorker } from '../../workers/create.js';
+import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
+import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
+import { MODEL, NO_BLOCKS_MODEL, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
+import { startTemporal } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let config: TemporalConfig;
+let workers: Worker[];
+let running: Promise<unknown>;
+
+beforeAll(async () => {
+  env = await startTemporal();
+  const suffix = randomUUID().slice(0, 8);
+  config = {
+    address: '',
+    namespace: env.namespace ?? 'default',
+    tls: undefined,
+    taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
+    artifactRoot: temporaryDir('sls-artifacts-'),
+  };
+  workers = [await createGpuWorker(env.nativeConnection, config), await createCpuWorker(env.nativeConnection, config)];
+  running = Promise.all(workers.map((worker) => worker.run()));
+});
+
+afterAll(async () => {
+  for (const worker of workers ?? []) worker.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+function input(overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
+  return {
+    model: MODEL,
+    data: TRAIN,
+    datasetName: 'digits',
+    alphas: [0.3],
+    seed: 0,
+    artifactRoot: config.artifactRoot,
+    taskQueues: config.taskQueues,
+    ...overrides,
+  };
+}
+
+async function execute(args: PruneDatasetInput): Promise<{ result: PruneDatasetResult; workflowId: string }> {
+  const workflowId = `test-${randomUUID()}`;
+  const result = await env.client.workflow.execute('PruneDatasetWorkflow', { args: [args], taskQueue: config.taskQueues.cpu, workflowId });
+  return { result: result as PruneDatasetResult, workflowId };
+}
+
+describe('PruneDatasetWorkflow on a real Temporal server', () => {
+  let first: PruneDatasetResult;
+  let firstId: string;
+
+  beforeAll(async () => {
+    ({ result: first, workflowId: firstId } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true })));
+  });
+
+  it('extracts, embeds every layer, scores, decides and emits', async () => {
+    expect(first.scores).toHaveLength(6);
+    for (const score of first.scores) {
+      expect(score).toBeGreaterThanOrEqual(-1);
+      expect(score).toBeLessThanOrEqual(1);
+    }
+    expect(first.features).toMatchObject({ rows: 1000, dim: 64, reused: false });
+    expect(first.reused).toEqual({ extract: false, embed: 0, emit: 0 });
+    // The decisions follow the cut rule on the curve the workflow scored.
+    expect(first.decisions).toEqual([decideCut(first.scores as number[], 0.3), decideCut(first.scores as number[], 0.9)]);
+    const [checkpoint] = first.checkpoints;
+    expect(checkpoint.keptBlocks).toBe(first.decisions[0].keptBlocks);
+    const session = await InferenceSession.create(checkpoint.checkpoint);
+    expect(session.outputNames).toEqual(['logits']);
+    await session.release();
+    // Each embedding keeps the features' row order and labels.
+    const features = await readFeatures(join(first.features.featuresDir, 'layer-01.arrow'));
+    expect(features.rows).toBe(1000);
+  });
+
+  it('keeps the Stage and KeptLayers search attributes current', async () => {
+    const description = await env.client.workflow.getHandle(firstId).describe();
+    expect(description.typedSearchAttributes.get(STAGE)).toBe('done');
+    expect(description.typedSearchAttributes.get(KEPT_LAYERS)).toBe(first.decisions[0].keptBlocks);
+  });
+
+  it('reuses every artifact on a second run instead of recomputing it', async () => {
+    const embeddingTimes = await Promise.all(first.embeddings.map(async (e) => (await stat(e.embeddingFile)).mtimeMs));
+    const { result: second } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true }));
+    expect(second.reused).toEqual({ extract: true, embed: 6, emit: 2 });
+    expect(second.scores).toEqual(first.scores);
+    expect(second.checkpoints).toEqual(first.checkpoints);
+    const after = await Promise.all(second.embeddings.map(async (e) => (await stat(e.embeddingFile)).mtimeMs));
+    expect(after).toEqual(embeddingTimes);
+  });
+
+  it('scores from the top down and stops once the cut is decided', async () => {
+    const { result } = await execute(input({ alphas: [0.3], waveSize: 1 }));
+    const decision = decideCut(first.scores as number[], 0.3)!;
+    const lowestNeeded = decision.failedLayer ?? 1;
+    expect(result.decisions[0].keptBlocks).toBe(decision.keptBlocks);
+    result.scores.forEach((score, index) => {
+      expect(score === null).toBe(index + 1 < lowestNeeded);
+    });
+  });
+});
+
+describe('PruneDatasetWorkflow on bad input', () => {
+  async function expectNonRetryable(args: PruneDatasetInput, message: RegExp): Promise<void> {
+    const error = await execute(args).then(
+      () => null,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (error as WorkflowFailedError).cause;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    const cause = (activityFailure as ActivityFailure).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toMatch(message);
+  }
+
+  it('fails at once, without retries, on a missing model', async () => {
+    await expectNonRetryable(input({ model: '/nonexistent/model.onnx' }), /\/nonexistent\/model\.onnx: not found/);
+  });
+
+  it('fails at once on a model without blocks', async () => {
+    await expectNonRetryable(input({ model: NO_BLOCKS_MODEL }), /mlp\.onnx: no transformer blocks found/);
+  });
+
+  it('fails at once on a dataset with one class', async () => {
+    const path = join(temporaryDir(), 'one-class.arrow');
+    writePixelDataset(path, new Float32Array(4 * 768), 768, new Int32Array(4));
+    await expectNonRetryable(input({ data: path }), /one-class\.arrow: the dataset has one class/);
+  });
+});

@@ -1,0 +1,3 @@
+import { runWorkers } from './run.js';
+
+await runWorkers('gpu');

@@ -1,0 +1,1 @@
+export { PruneDatasetWorkflow } from './pruneDataset.js';

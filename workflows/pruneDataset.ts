@@ -1,0 +1,162 @@
+import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { EmbedResult } from '../activities/embed.js';
+import type { EmitResult } from '../activities/emit.js';
+import type { ExtractResult } from '../activities/extract.js';
+import type * as activities from '../activities/index.js';
+import { type CutDecision, decideCut, nextLayerNeeded, validateAlpha } from '../lib/cutRule.js';
+import type { ExecutionProvider } from '../lib/extract.js';
+import { ALPHA, DATASET, KEPT_LAYERS, STAGE } from './searchAttributes.js';
+
+export const DEFAULT_TASK_QUEUES = { gpu: 'sls-gpu', cpu: 'sls-cpu' } as const;
+
+export interface PruneDatasetInput {
+  model: string;
+  data: string;
+  /** A short name for the UI's Dataset attribute; the data path's base name by default. */
+  datasetName: string;
+  alphas: number[];
+  seed: number;
+  /** Shared by every worker: features, embeddings and checkpoints live under it. */
+  artifactRoot: string;
+  /** Score every layer (for reports), not only down to the cut. */
+  fullCurve?: boolean;
+  /** Layers embedded at once in each top-down wave. */
+  waveSize?: number;
+  batchSize?: number;
+  executionProvider?: ExecutionProvider;
+  mean?: string;
+  std?: string;
+  blockOutputs?: string[];
+  taskQueues?: { gpu: string; cpu: string };
+}
+
+export interface CheckpointSummary extends Omit<EmitResult, 'reused'> {
+  alpha: number;
+}
+
+export interface PruneDatasetResult {
+  datasetName: string;
+  /** SC_1..SC_N; null for layers the top-down walk did not need. */
+  scores: Array<number | null>;
+  decisions: CutDecision[];
+  checkpoints: CheckpointSummary[];
+  features: Omit<ExtractResult, 'layerFiles'>;
+  embeddings: EmbedResult[];
+  /** Which steps found their output already made. */
+  reused: { extract: boolean; embed: number; emit: number };
+}
+
+export interface PruneProgress {
+  stage: string;
+  layers: number;
+  scores: Array<number | null>;
+}
+
+export const progressQuery = defineQuery<PruneProgress>('progress');
+
+const HEARTBEAT = '2 minutes';
+const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 };
+
+/**
+ * extract -> embed (top-down waves, stopping once every alpha is decided) -> score -> decide -> emit.
+ * Tensors stay in artifacts; only URIs and scores travel through the history.
+ */
+export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<PruneDatasetResult> {
+  input.alphas.forEach(validateAlpha);
+  const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
+  const { extractLayerFeatures } = proxyActivities<typeof activities>({
+    taskQueue: queues.gpu,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: HEARTBEAT,
+    retry: RETRY,
+  });
+  const { embedLayer, scoreEmbedding, emitPrunedCheckpoint } = proxyActivities<typeof activities>({
+    taskQueue: queues.cpu,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: HEARTBEAT,
+    retry: RETRY,
+  });
+
+  const progress: PruneProgress = { stage: 'extract', layers: 0, scores: [] };
+  setHandler(progressQuery, () => progress);
+  const enterStage = (stage: string, details: string) => {
+    progress.stage = stage;
+    upsertSearchAttributes([{ key: STAGE, value: stage }]);
+    setCurrentDetails(`**${input.datasetName}**: ${details}`);
+  };
+  upsertSearchAttributes([
+    { key: DATASET, value: input.datasetName },
+    { key: ALPHA, value: input.alphas[0] },
+  ]);
+
+  enterStage('extract', `extracting CLS features from ${input.model}`);
+  const features = await extractLayerFeatures({
+    model: input.model,
+    data: input.data,
+    artifactRoot: input.artifactRoot,
+    batchSize: input.batchSize,
+    executionProvider: input.executionProvider,
+    mean: input.mean,
+    std: input.std,
+    blockOutputs: input.blockOutputs,
+  });
+  const layers = features.layerFiles.length;
+  const scores: Array<number | undefined> = new Array(layers).fill(undefined);
+  progress.layers = layers;
+  const embeddings: EmbedResult[] = [];
+  const waveSize = input.waveSize ?? 2;
+
+  for (;;) {
+    // The full curve needs every layer: the highest unscored one next (lastIndexOf is -1 when none).
+    const highest = input.fullCurve ? scores.lastIndexOf(undefined) + 1 || null : nextLayerNeeded(scores, input.alphas);
+    if (highest === null) break;
+    const wave = Array.from({ length: Math.min(waveSize, highest) }, (_, offset) => highest - offset);
+    enterStage('embed', `t-SNE and scoring of layers ${wave.join(', ')} of ${layers}`);
+    await Promise.all(
+      wave.map(async (layer) => {
+        const embedded = await embedLayer({
+          featuresFile: features.layerFiles[layer - 1],
+          layer,
+          seed: input.seed,
+          artifactRoot: input.artifactRoot,
+        });
+        embeddings.push(embedded);
+        scores[layer - 1] = await scoreEmbedding(embedded.embeddingFile);
+        progress.scores = scores.map((score) => score ?? null);
+      }),
+    );
+  }
+
+  enterStage('decide', 'deciding the cut');
+  const decisions = input.alphas.map((alpha) => decideCut(scores, alpha) as CutDecision);
+  const curve = scores.map((score) => score ?? null);
+  enterStage('emit', `emitting checkpoints keeping ${decisions.map((d) => d.keptBlocks).join(', ')} blocks`);
+  const emitted = await Promise.all(
+    decisions.map((decision) =>
+      emitPrunedCheckpoint({
+        model: input.model,
+        artifactRoot: input.artifactRoot,
+        decision,
+        scores: curve,
+        blockOutputs: input.blockOutputs,
+      }),
+    ),
+  );
+  upsertSearchAttributes([{ key: KEPT_LAYERS, value: decisions[0].keptBlocks }]);
+  enterStage('done', `kept ${decisions[0].keptBlocks} of ${layers} blocks (alpha ${decisions[0].alpha})`);
+
+  const { layerFiles: _, ...featureSummary } = features;
+  return {
+    datasetName: input.datasetName,
+    scores: curve,
+    decisions,
+    checkpoints: emitted.map(({ reused: _, ...checkpoint }, index) => ({ alpha: decisions[index].alpha, ...checkpoint })),
+    features: featureSummary,
+    embeddings: embeddings.sort((a, b) => a.layer - b.layer),
+    reused: {
+      extract: features.reused,
+      embed: embeddings.filter((embedding) => embedding.reused).length,
+      emit: emitted.filter((checkpoint) => checkpoint.reused).length,
+    },
+  };
+}
