@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { artifactKey, contentDigest } from '../lib/artifacts.js';
 import type { TemporalConfig } from '../workers/config.js';
-import { connect as connectWorker, createCpuWorker, createGpuWorker } from '../workers/create.js';
+import { connect as connectWorker, createCpuWorker, createGpuWorker, installLogging } from '../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../workflows/pruneDataset.js';
 import { DATASET } from '../workflows/searchAttributes.js';
 
@@ -87,6 +87,7 @@ export async function runPipeline(config: TemporalConfig, pipeline: PipelineInpu
   };
   try {
     if (!needsWorker) return { workflowId: id, ...(await execute()), embeddedWorker: false };
+    installLogging();
     const workerConnection = await connectWorker(config);
     try {
       const workers = [await createGpuWorker(workerConnection, config), await createCpuWorker(workerConnection, config)];

@@ -1,10 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { embedLayer, emitPrunedCheckpoint, extractLayerFeatures, scoreEmbedding } from '../activities/index.js';
 import type { TemporalConfig } from './config.js';
 
 const WORKFLOWS = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** The SDK logs every worker state change at INFO; SLS_LOG_LEVEL chooses (ERROR unless set). */
+export function installLogging(level = (process.env.SLS_LOG_LEVEL ?? 'ERROR') as LogLevel): void {
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
 
 export function connect(config: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.address, tls: config.tls });

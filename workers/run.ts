@@ -1,11 +1,12 @@
-import type { Worker } from '@temporalio/worker';
+import type { LogLevel, Worker } from '@temporalio/worker';
 import { type TemporalConfig, temporalConfig } from './config.js';
-import { connect, createCpuWorker, createGpuWorker } from './create.js';
+import { connect, createCpuWorker, createGpuWorker, installLogging } from './create.js';
 
 export type WorkerRole = 'gpu' | 'cpu' | 'all';
 
 /** Runs the workers of a role until SIGINT/SIGTERM (the SDK installs those handlers). */
 export async function runWorkers(role: WorkerRole, config: TemporalConfig = temporalConfig()): Promise<void> {
+  installLogging((process.env.SLS_LOG_LEVEL ?? 'INFO') as LogLevel);
   const connection = await connect(config);
   const workers: Worker[] = [];
   if (role !== 'cpu') workers.push(await createGpuWorker(connection, config));

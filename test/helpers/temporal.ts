@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installLogging } from '../../workers/create.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STAGE, SWEEP } from '../../workflows/searchAttributes.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../infra/temporal.sh', import.meta.url));
@@ -12,7 +12,7 @@ const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../infra/temporal.sh', import.
  */
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   // Worker state changes and expected activity failures would drown the test report.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installLogging('WARN');
   const path = execFileSync('bash', [TEMPORAL_SCRIPT, 'path'], { encoding: 'utf8' }).trim();
   return TestWorkflowEnvironment.createLocal({
     server: {

@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/arrowTensors.js';
+import { FIXTURES, MODEL, TRAIN, temporaryDir } from '../helpers/fixtures.js';
+import { startTemporal } from '../helpers/temporal.js';
+
+const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
+const run = promisify(execFile);
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await run('node', [SLS, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('sls extract / embed / score / decide', () => {
+  const out = temporaryDir();
+
+  it('extract writes layer-01.arrow .. layer-06.arrow', async () => {
+    const result = await sls(['extract', '--model', MODEL, '--data', TRAIN, '--out', out, '--batch', '64']);
+    expect(result.code).toBe(0);
+    expect(readdirSync(out).filter((file) => file.endsWith('.arrow'))).toEqual(
+      ['01', '02', '03', '04', '05', '06'].map((layer) => `layer-${layer}.arrow`),
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ layers: 6, rows: 1000, dim: 64 });
+  });
+
+  it('embed writes x, y and the labels in the input row order', async () => {
+    const embedding = join(out, 'embedding.arrow');
+    const result = await sls(['embed', join(out, 'layer-06.arrow'), '--out', embedding, '--seed', '3']);
+    expect(result.code).toBe(0);
+    const features = await readFeatures(join(out, 'layer-06.arrow'));
+    const { x, y, labels } = await readEmbedding(embedding);
+    expect(labels).toEqual(features.labels);
+    expect(x).toHaveLength(1000);
+    expect(y).toHaveLength(1000);
+  });
+
+  it("score prints one JSON line with scikit-learn's silhouette of the min-max scaled embedding", async () => {
+    const { sls: expected, x, y, labels } = JSON.parse(readFileSync(join(FIXTURES, 'sklearn/silhouette.json'), 'utf8')).sls;
+    const embedding = join(temporaryDir(), 'sk.arrow');
+    await writeEmbedding(embedding, { x: Float64Array.from(x), y: Float64Array.from(y), labels: Int32Array.from(labels) });
+    const result = await sls(['score', embedding]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(Math.abs(JSON.parse(result.stdout).sc - expected)).toBeLessThan(1e-9);
+  });
+
+  it('decide prints the blocks kept and the threshold for each alpha', async () => {
+    const scores = join(temporaryDir(), 'scores.json');
+    writeFileSync(scores, JSON.stringify([0.02, 0.03, 0.05, 0.06, 0.08, 0.09, 0.1, 0.11, 0.115, 0.2, 0.3, 0.4]));
+    const result = await sls(['decide', '--scores', scores, '--alpha', '0.3,0.9']);
+    expect(result.code).toBe(0);
+    const decided = JSON.parse(result.stdout);
+    expect(decided.blocks).toBe(12);
+    expect(decided.cuts.map((cut: { alpha: number; keptBlocks: number }) => [cut.alpha, cut.keptBlocks])).toEqual([
+      [0.3, 10],
+      [0.9, 12],
+    ]);
+    expect(decided.cuts[0].threshold).toBeCloseTo(0.12, 12);
+  });
+
+  it('names the file and exits non-zero on bad input', async () => {
+    const missing = await sls(['score', '/nonexistent/embedding.arrow']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/\/nonexistent\/embedding\.arrow: file not found/);
+    const notScores = join(temporaryDir(), 'scores.json');
+    writeFileSync(notScores, '{"sc": 1}');
+    const badScores = await sls(['decide', '--scores', notScores, '--alpha', '0.3']);
+    expect(badScores.code).toBe(2);
+    expect(badScores.stderr).toMatch(/scores\.json: must hold a non-empty JSON array/);
+    const badAlpha = await sls(['decide', '--scores', notScores, '--alpha', '1.5']);
+    expect(badAlpha.code).not.toBe(0);
+    expect(badAlpha.stderr).toMatch(/alpha must be a number in \(0, 1\]/);
+  });
+});
+
+describe('sls run', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await startTemporal();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  it('runs the workflow through Temporal with its own worker and writes result.json', async () => {
+    const out = temporaryDir();
+    const environment = {
+      SLS_TEMPORAL_ADDRESS: env.address,
+      SLS_ARTIFACT_ROOT: join(out, 'artifacts'),
+      SLS_CPU_QUEUE: 'cli-cpu',
+      SLS_GPU_QUEUE: 'cli-gpu',
+    };
+    const result = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '0', '--out', out], environment);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(report.scores).toHaveLength(6);
+    expect(report.keptBlocks).toBeGreaterThanOrEqual(1);
+    expect(report.threshold).toBeCloseTo(0.3 * report.scores[5], 12);
+    expect(report.checkpoint).toMatch(/model\.onnx$/);
+    expect(result.stdout).toContain(`keep ${report.keptBlocks} of 6 blocks`);
+  });
+});
