@@ -92,7 +92,7 @@ async function timeOurs(
   method: TsneOptions['method'],
 ): Promise<Row> {
   const seconds: number[] = [];
-  let embedding = new Float64Array(0);
+  let embedding: Float64Array = new Float64Array(0);
   for (let r = 0; r < runs; r++) {
     const start = performance.now();
     embedding = (await runTsne(features, n, DIMENSION, { method, seed: 0 })).embedding;

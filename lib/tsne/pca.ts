@@ -140,7 +140,7 @@ function topEigenvectors(s: Float64Array, m: number, count: number, seed: number
       }
       converged = Math.sqrt(residual) <= RESIDUAL_TOLERANCE * scale;
     }
-    if (converged || iteration === MAX_SUBSPACE_ITERATIONS - 1) return next.slice(0, count * m);
+    if (converged || iteration === MAX_SUBSPACE_ITERATIONS - 1) { if (process.env.PCA_DEBUG) console.log("iterations", iteration); return next.slice(0, count * m); }
 
     rotate(image, m, block, rotation, next);
     orthonormalize(next, m, block);
