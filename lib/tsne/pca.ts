@@ -15,7 +15,7 @@ const MAX_SUBSPACE_ITERATIONS = 3_000;
 /** Converged when each Ritz pair's residual is below this, relative to the top eigenvalue. */
 const RESIDUAL_TOLERANCE = 1e-11;
 /** Block size; the axes converge at rate (lambda_(block+1) / lambda_2) per iteration. */
-const MAX_BLOCK = 8;
+const MAX_BLOCK = 16;
 
 /** The initial embedding (n x 2, row-major) for `features` (n x d, row-major). */
 export function pcaInitialization(features: Float32Array, n: number, d: number, seed: number): Float64Array {
@@ -57,15 +57,7 @@ function principalAxes(centred: Float64Array, n: number, d: number, count: numbe
   const m = useGram ? n : d;
   const length = useGram ? d : n;
   const factor = useGram ? centred : transpose(centred, n, d);
-  const gram = new Float64Array(m * m);
-  for (let r = 0; r < m; r++) {
-    for (let c = r; c < m; c++) {
-      let dot = 0;
-      for (let t = 0; t < length; t++) dot += factor[r * length + t] * factor[c * length + t];
-      gram[r * m + c] = dot;
-      gram[c * m + r] = dot;
-    }
-  }
+  const gram = rowProducts(factor, m, length);
 
   const eigenvectors = topEigenvectors(gram, m, count, seed); // count x m
   const axes = new Float64Array(count * d);
@@ -99,96 +91,144 @@ function transpose(matrix: Float64Array, rows: number, columns: number): Float64
 }
 
 /**
+ * The m x m matrix of dot products between the rows of `rows` (m x length, row-major). Four rows
+ * at a time share each load of the other row, which quarters the memory traffic.
+ */
+function rowProducts(rows: Float64Array, m: number, length: number): Float64Array {
+  const products = new Float64Array(m * m);
+  let r = 0;
+  for (; r + 3 < m; r += 4) {
+    const o0 = r * length;
+    const o1 = o0 + length;
+    const o2 = o1 + length;
+    const o3 = o2 + length;
+    for (let c = r; c < m; c++) {
+      const oc = c * length;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let t = 0; t < length; t++) {
+        const v = rows[oc + t];
+        d0 += rows[o0 + t] * v;
+        d1 += rows[o1 + t] * v;
+        d2 += rows[o2 + t] * v;
+        d3 += rows[o3 + t] * v;
+      }
+      products[r * m + c] = products[c * m + r] = d0;
+      products[(r + 1) * m + c] = products[c * m + r + 1] = d1;
+      products[(r + 2) * m + c] = products[c * m + r + 2] = d2;
+      products[(r + 3) * m + c] = products[c * m + r + 3] = d3;
+    }
+  }
+  for (; r < m; r++) {
+    for (let c = r; c < m; c++) {
+      let dot = 0;
+      for (let t = 0; t < length; t++) dot += rows[r * length + t] * rows[c * length + t];
+      products[r * m + c] = products[c * m + r] = dot;
+    }
+  }
+  return products;
+}
+
+/**
  * The eigenvectors (count x m, row-major) of the `count` largest eigenvalues of the symmetric
  * positive semi-definite m x m matrix `s`, by subspace iteration with Rayleigh-Ritz.
+ * Blocks of vectors are m x block, row-major, so that each product reads `s` once.
  */
 function topEigenvectors(s: Float64Array, m: number, count: number, seed: number): Float64Array {
   const block = Math.min(m, Math.max(count, MAX_BLOCK));
   const random = new SeededRandom(seed);
-  // Column-major blocks: basis[j * m + r] is row r of basis vector j.
-  let basis = new Float64Array(m * block);
+  const basis = new Float64Array(m * block);
   for (let t = 0; t < basis.length; t++) basis[t] = random.nextGaussian();
   orthonormalize(basis, m, block);
-  let image = new Float64Array(m * block);
-  let next = new Float64Array(m * block);
+  const image = new Float64Array(m * block);
+  const ritzVectors = new Float64Array(m * block);
   const projected = new Float64Array(block * block);
   const rotation = new Float64Array(block * block);
   const ritzValues = new Float64Array(block);
 
-  for (let iteration = 0; iteration < MAX_SUBSPACE_ITERATIONS; iteration++) {
-    for (let j = 0; j < block; j++) symmetricTimes(s, m, basis, j * m, image, j * m);
-    for (let a = 0; a < block; a++) {
-      for (let b = a; b < block; b++) {
-        let dot = 0;
-        for (let r = 0; r < m; r++) dot += basis[a * m + r] * image[b * m + r];
-        projected[a * block + b] = dot;
-        projected[b * block + a] = dot;
+  for (let iteration = 0; ; iteration++) {
+    // image = s * basis
+    image.fill(0);
+    for (let r = 0; r < m; r++) {
+      const imageRow = r * block;
+      for (let c = 0; c < m; c++) {
+        const entry = s[r * m + c];
+        const basisRow = c * block;
+        for (let j = 0; j < block; j++) image[imageRow + j] += entry * basis[basisRow + j];
       }
     }
+    // projected = basis^T * image, then its eigenvectors rotate the basis into Ritz vectors.
+    projected.fill(0);
+    for (let r = 0; r < m; r++) {
+      for (let a = 0; a < block; a++) {
+        const value = basis[r * block + a];
+        for (let b = 0; b < block; b++) projected[a * block + b] += value * image[r * block + b];
+      }
+    }
+    symmetrize(projected, block);
     symmetricEigen(projected, block, ritzValues, rotation);
+    multiplyBlock(basis, m, block, rotation, ritzVectors);
+    multiplyBlock(image, m, block, rotation, basis); // basis now holds s * ritzVectors
 
-    // Ritz vectors (basis * rotation) into `next`; their images (image * rotation) checked below.
-    rotate(basis, m, block, rotation, next);
     let converged = true;
     const scale = Math.max(Math.abs(ritzValues[0]), Number.MIN_VALUE);
-    for (let c = 0; c < count && converged; c++) {
+    for (let c = 0; c < count; c++) {
       let residual = 0;
-      for (let r = 0; r < m; r++) {
-        let imageEntry = 0;
-        for (let j = 0; j < block; j++) imageEntry += image[j * m + r] * rotation[j * block + c];
-        residual += (imageEntry - ritzValues[c] * next[c * m + r]) ** 2;
-      }
-      converged = Math.sqrt(residual) <= RESIDUAL_TOLERANCE * scale;
+      for (let r = 0; r < m; r++) residual += (basis[r * block + c] - ritzValues[c] * ritzVectors[r * block + c]) ** 2;
+      if (Math.sqrt(residual) > RESIDUAL_TOLERANCE * scale) converged = false;
     }
-    if (converged || iteration === MAX_SUBSPACE_ITERATIONS - 1) { if (process.env.PCA_DEBUG) console.log("iterations", iteration); return next.slice(0, count * m); }
-
-    rotate(image, m, block, rotation, next);
-    orthonormalize(next, m, block);
-    [basis, next] = [next, basis];
-    [image, next] = [next, image];
-  }
-  throw new Error('unreachable: the last subspace iteration returns');
-}
-
-/** out[outOffset..] = s * vector[offset..] for the symmetric m x m matrix s. */
-function symmetricTimes(s: Float64Array, m: number, vector: Float64Array, offset: number, out: Float64Array, outOffset: number): void {
-  for (let r = 0; r < m; r++) {
-    let dot = 0;
-    for (let c = 0; c < m; c++) dot += s[r * m + c] * vector[offset + c];
-    out[outOffset + r] = dot;
+    if (converged || iteration === MAX_SUBSPACE_ITERATIONS - 1) {
+      const vectors = new Float64Array(count * m);
+      for (let c = 0; c < count; c++) for (let r = 0; r < m; r++) vectors[c * m + r] = ritzVectors[r * block + c];
+      return vectors;
+    }
+    orthonormalize(basis, m, block);
   }
 }
 
-/** out = vectors * rotation, for `block` column-major vectors of length m. */
-function rotate(vectors: Float64Array, m: number, block: number, rotation: Float64Array, out: Float64Array): void {
+/** Averages a nearly symmetric matrix with its transpose (rounding makes basis^T s basis drift). */
+function symmetrize(matrix: Float64Array, size: number): void {
+  for (let a = 0; a < size; a++) {
+    for (let b = a + 1; b < size; b++) {
+      const mean = (matrix[a * size + b] + matrix[b * size + a]) / 2;
+      matrix[a * size + b] = mean;
+      matrix[b * size + a] = mean;
+    }
+  }
+}
+
+/** out = vectors * rotation, for an m x block row-major block and a block x block rotation. */
+function multiplyBlock(vectors: Float64Array, m: number, block: number, rotation: Float64Array, out: Float64Array): void {
   out.fill(0);
-  for (let c = 0; c < block; c++) {
+  for (let r = 0; r < m; r++) {
     for (let j = 0; j < block; j++) {
-      const weight = rotation[j * block + c];
-      for (let r = 0; r < m; r++) out[c * m + r] += vectors[j * m + r] * weight;
+      const value = vectors[r * block + j];
+      for (let c = 0; c < block; c++) out[r * block + c] += value * rotation[j * block + c];
     }
   }
 }
 
-/** Modified Gram-Schmidt on `block` column-major vectors of length m, in place. */
+/** Modified Gram-Schmidt on the columns of an m x block row-major block, in place. */
 function orthonormalize(vectors: Float64Array, m: number, block: number): void {
   for (let j = 0; j < block; j++) {
-    // A vector that vanishes (rank-deficient matrix) is replaced by unit vectors until one is
+    // A column that vanishes (rank-deficient matrix) is replaced by unit vectors until one is
     // independent of the others; it carries a zero eigenvalue, so never ranks above a real axis.
     for (let attempt = 0; ; attempt++) {
       for (let previous = 0; previous < j; previous++) {
         let dot = 0;
-        for (let r = 0; r < m; r++) dot += vectors[previous * m + r] * vectors[j * m + r];
-        for (let r = 0; r < m; r++) vectors[j * m + r] -= dot * vectors[previous * m + r];
+        for (let r = 0; r < m; r++) dot += vectors[r * block + previous] * vectors[r * block + j];
+        for (let r = 0; r < m; r++) vectors[r * block + j] -= dot * vectors[r * block + previous];
       }
       let norm = 0;
-      for (let r = 0; r < m; r++) norm += vectors[j * m + r] ** 2;
+      for (let r = 0; r < m; r++) norm += vectors[r * block + j] ** 2;
       norm = Math.sqrt(norm);
       if (norm > 0) {
-        for (let r = 0; r < m; r++) vectors[j * m + r] /= norm;
+        for (let r = 0; r < m; r++) vectors[r * block + j] /= norm;
         break;
       }
-      vectors[j * m + (attempt % m)] = 1;
+      vectors[(attempt % m) * block + j] = 1;
     }
   }
 }
