@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
+import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/artifacts.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/layerEmbedding.js';
+import { publishWithLineage, reuseIfIntact } from '../lib/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmbedInput {
@@ -21,22 +22,39 @@ export interface EmbedResult {
 /** Embed step for one layer: t-SNE of its CLS features to 2-D, raw coordinates, input row order. */
 export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
   return failFastOnBadInput(async () => {
+    const features = { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) };
     const key = artifactKey({
       step: 'embed',
       version: STEP_VERSIONS.embed,
-      features: await contentDigest(input.featuresFile),
+      features: features.sha256,
       seed: input.seed,
       perplexity: input.perplexity,
     });
     const embeddingFile = join(input.artifactRoot, 'embeddings', `${key}.arrow`);
-    const reused = await exists(embeddingFile);
+    const context = Context.current();
+    const reused = await reuseIfIntact(embeddingFile, (reason) => context.log.warn(`rebuilding ${embeddingFile}: ${reason}`));
     if (!reused) {
-      const context = Context.current();
-      await embedFeatureFile(input.featuresFile, embeddingFile, {
+      const provenance = {
+        step: 'embed',
+        stepVersion: STEP_VERSIONS.embed,
+        inputs: { features },
+        parameters: { layer: input.layer, perplexity: input.perplexity },
         seed: input.seed,
-        perplexity: input.perplexity,
-        onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
-      });
+      };
+      await publishWithLineage(
+        embeddingFile,
+        'file',
+        (temporary) =>
+          embedFeatureFile(input.featuresFile, temporary, {
+            seed: input.seed,
+            perplexity: input.perplexity,
+            onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
+            // A retried attempt resumes from the last state saved here.
+            stateFile: `${embeddingFile}.tsne-state`,
+            signal: context.cancellationSignal,
+          }).then(() => undefined),
+        provenance,
+      );
     }
     return { layer: input.layer, embeddingFile, reused };
   });

@@ -1,56 +1,80 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
-import { publishDirectory } from '../lib/atomicWrite.js';
 import type { CutDecision } from '../lib/cutRule.js';
-import { CHECKPOINT_FILE, type CheckpointManifest, emitCheckpoint, MANIFEST_FILE } from '../lib/emit.js';
+import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit.js';
+import { modelDigest } from '../lib/onnx/model.js';
+import type { SpeedComparison } from '../lib/speed.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmitInput {
   model: string;
+  /** The training split the head is refit on. */
+  data: string;
+  /** A held-out split for the accuracy of the full, pruned and refit models. */
+  evalData?: string;
   artifactRoot: string;
   decision: CutDecision;
   scores: Array<number | null>;
+  batchSize?: number;
+  mean?: string;
+  std?: string;
   blockOutputs?: string[];
 }
 
 export interface EmitResult {
-  checkpointDir: string;
+  /** The checkpoint store: every dataset's checkpoints and the tensors they share. */
+  storeDir: string;
   checkpoint: string;
   manifestFile: string;
   keptBlocks: number;
   parametersKept: number;
   parametersTotal: number;
+  multiplyAddsKept: number;
+  multiplyAddsTotal: number;
+  accuracy: HeldOutAccuracy | null;
+  speed: Pick<SpeedComparison, 'latencySpeedup' | 'throughputSpeedup'>;
   reused: boolean;
 }
 
-/** Emit step: the pruned ONNX checkpoint and its manifest. */
+/** Emit step: the refit checkpoint in the shared store, and its manifest. */
 export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult> {
   return failFastOnBadInput(async () => {
-    const key = artifactKey({
+    const name = artifactKey({
       step: 'emit',
       version: STEP_VERSIONS.emit,
-      model: await contentDigest(input.model),
+      model: await modelDigest(input.model),
+      data: await contentDigest(input.data),
+      evalData: input.evalData === undefined ? undefined : await contentDigest(input.evalData),
       decision: input.decision,
       scores: input.scores,
+      mean: input.mean,
+      std: input.std,
       blockOutputs: input.blockOutputs,
     });
-    const checkpointDir = join(input.artifactRoot, 'checkpoints', key);
-    const manifestFile = join(checkpointDir, MANIFEST_FILE);
+    const storeDir = join(input.artifactRoot, 'checkpoints');
+    const manifestFile = join(storeDir, manifestFileName(name));
     const reused = await exists(manifestFile);
     if (!reused) {
-      await publishDirectory(checkpointDir, (dir) =>
-        emitCheckpoint(input.model, dir, input.decision, input.scores, input.blockOutputs).then(() => undefined),
-      );
+      const context = Context.current();
+      await emitCheckpoint(input.model, input.data, storeDir, name, input.decision, input.scores, {
+        ...input,
+        onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }),
+      });
     }
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as CheckpointManifest;
     return {
-      checkpointDir,
-      checkpoint: join(checkpointDir, CHECKPOINT_FILE),
+      storeDir,
+      checkpoint: join(storeDir, manifest.checkpoint),
       manifestFile,
       keptBlocks: manifest.keptBlocks,
       parametersKept: manifest.parametersKept,
       parametersTotal: manifest.parametersTotal,
+      multiplyAddsKept: manifest.multiplyAddsKept,
+      multiplyAddsTotal: manifest.multiplyAddsTotal,
+      accuracy: manifest.accuracy,
+      speed: { latencySpeedup: manifest.speed.latencySpeedup, throughputSpeedup: manifest.speed.throughputSpeedup },
       reused,
     };
   });

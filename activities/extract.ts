@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
-import { publishDirectory } from '../lib/atomicWrite.js';
+import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/artifacts.js';
 import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract.js';
+import { publishWithLineage, reuseIfIntact } from '../lib/lineage.js';
+import { modelDigest } from '../lib/onnx/model.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface ExtractInput {
@@ -31,26 +32,30 @@ export interface ExtractResult {
 /** Extract step: one forward pass, every block's CLS features, one Arrow file per layer. */
 export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
   return failFastOnBadInput(async () => {
-    const key = artifactKey({
-      step: 'extract',
-      version: STEP_VERSIONS.extract,
-      model: await contentDigest(input.model),
-      data: await contentDigest(input.data),
+    const model = { path: input.model, sha256: await modelDigest(input.model) };
+    const data = { path: input.data, sha256: await contentDigest(input.data) };
+    const parameters = {
       mean: input.mean,
       std: input.std,
       blockOutputs: input.blockOutputs,
       executionProvider: input.executionProvider ?? 'cpu',
-    });
+    };
+    const key = artifactKey({ step: 'extract', version: STEP_VERSIONS.extract, model: model.sha256, data: data.sha256, ...parameters });
     const featuresDir = join(input.artifactRoot, 'features', key);
     const summaryFile = join(featuresDir, EXTRACT_SUMMARY_FILE);
-    const reused = await exists(summaryFile);
+    const context = Context.current();
+    const reused = await reuseIfIntact(featuresDir, (reason) => context.log.warn(`rebuilding ${featuresDir}: ${reason}`));
     if (!reused) {
-      const context = Context.current();
-      await publishDirectory(featuresDir, (dir) =>
-        extractFeatures(input.model, input.data, dir, {
-          ...input,
-          onBatch: (rowsDone, rowsTotal) => context.heartbeat({ rowsDone, rowsTotal }),
-        }).then(() => undefined),
+      const provenance = { step: 'extract', stepVersion: STEP_VERSIONS.extract, inputs: { model, data }, parameters };
+      await publishWithLineage(
+        featuresDir,
+        'directory',
+        (dir) =>
+          extractFeatures(input.model, input.data, dir, {
+            ...input,
+            onBatch: (rowsDone, rowsTotal) => context.heartbeat({ rowsDone, rowsTotal }),
+          }).then(() => undefined),
+        provenance,
       );
     }
     const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as ExtractSummary;

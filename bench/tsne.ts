@@ -1,35 +1,50 @@
 /**
- * t-SNE speed and quality against scikit-learn, on the same generated clustered 768-D data:
- * median wall time of several runs at n = 1000 and 5000, the exact KL(P || Q) of each result
- * (against the same P) and its SLS score.
+ * t-SNE speed and quality against scikit-learn and openTSNE, on the same generated clustered
+ * 768-D data at each n: wall time (median of the runs), CPU time, the exact KL(P || Q) of each
+ * result against the same P (scikit-learn's, which ours equals: test/lib/tsne.test.ts), and its
+ * SLS score; then the silhouette of the largest n's embedding, ours against scikit-learn's.
  *
- *   npx tsx bench/tsne.ts [--sizes 1000,5000] [--runs 3] [--python /work/fixvenv/bin/python]
+ *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--runs 3] [--large-runs 1] [--large-from 10000]
+ *                         [--threads N] [--python /work/fixvenv/bin/python] [--no-opentsne]
  *
- * Our engine is single-threaded; scikit-learn runs with all cores and with one thread.
+ * Ours runs in this process with `--threads` threads (default: all cores). scikit-learn runs
+ * with its default threads (reported), and up to --sklearn-one-thread-upto also with one. Peers
+ * run with OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while they wait cost many fold on a
+ * machine busy with other work (scikit-learn took 80 s instead of 2 at n = 1000 under load 10).
+ * The load average is printed before and after: compare rows of one run only. openTSNE (FFT gradient, n_jobs = cores, its own momentum
+ * and neighbour defaults; early exaggeration 12 for 250 iterations, then 750) is installed by
+ * the benchmark into .sls/bench/venv from PyPI: a peer to compare with, never a dependency.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { slsScore } from '../lib/silhouette.js';
+import { minMaxScale, silhouetteScore, slsScore } from '../lib/silhouette.js';
 import { jointProbabilities, type SparseAffinities } from '../lib/tsne/affinity.js';
-import { BARNES_HUT_FROM, runTsne, type TsneOptions } from '../lib/tsne/index.js';
+import { runTsne } from '../lib/tsne/index.js';
 import { exactKlDivergence } from '../lib/tsne/kl.js';
 import { exactNeighbors } from '../lib/tsne/neighbors.js';
 import { SeededRandom } from '../lib/tsne/random.js';
 
 const { values: args } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '1000,5000' },
+    sizes: { type: 'string', default: '1000,5000,10000,20000' },
     runs: { type: 'string', default: '3' },
+    'large-runs': { type: 'string', default: '1' },
+    'large-from': { type: 'string', default: '10000' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     python: { type: 'string', default: process.env.SLS_FIXTURE_PYTHON ?? '/work/fixvenv/bin/python' },
+    'no-opentsne': { type: 'boolean', default: false },
+    'sklearn-one-thread-upto': { type: 'string', default: '5000' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
-const runs = Number(args.runs);
+const runsAt = (n: number) => Number(n >= Number(args['large-from']) ? args['large-runs'] : args.runs);
+const threads = Number(args.threads);
 const DIMENSION = 768;
 const CLASSES = 10;
+const BENCH_VENV = join(import.meta.dirname, '..', '.sls', 'bench', 'venv');
 
 /** Gaussian classes around random centres, about as separated as a ViT layer's CLS features. */
 function clusteredData(n: number, seed: number): { features: Float32Array; labels: Int32Array } {
@@ -45,26 +60,71 @@ function clusteredData(n: number, seed: number): { features: Float32Array; label
   return { features, labels };
 }
 
-const SKLEARN_SCRIPT = `
-import json, sys, time, base64
+/** Runs one engine `runs` times on the features at `path`; prints times and the last embedding. */
+const PEER_SCRIPT = `
+import json, sys, time, base64, os
 import numpy as np
-from sklearn.manifold import TSNE
-path, n, d, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+engine, path, n, d, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 X = np.fromfile(path, dtype="<f4").reshape(n, d)
+if engine == "sklearn":
+    from sklearn.manifold import TSNE
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    threads = _openmp_effective_n_threads()
+    fit = lambda: TSNE(random_state=0).fit_transform(X)
+else:
+    from openTSNE import TSNE
+    threads = os.cpu_count()
+    fit = lambda: np.asarray(TSNE(perplexity=30, early_exaggeration=12, early_exaggeration_iter=250, n_iter=750,
+        negative_gradient_method="fft", initialization="pca", n_jobs=threads, random_state=0).fit(X))
+times, cpu = [], []
+for _ in range(runs):
+    start, start_cpu = time.perf_counter(), time.process_time()
+    embedding = fit()
+    times.append(time.perf_counter() - start)
+    cpu.append(time.process_time() - start_cpu)
+print(json.dumps({"threads": threads, "times": times, "cpu": cpu,
+    "embedding": base64.b64encode(np.ascontiguousarray(embedding, dtype="<f8").tobytes()).decode()}))
+`;
+
+const SILHOUETTE_SCRIPT = `
+import json, sys, time
+import numpy as np
+from sklearn.metrics import silhouette_score
+path, labels_path, n, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+points = np.fromfile(path, dtype="<f8").reshape(n, 2)
+labels = np.fromfile(labels_path, dtype="<i4")
 times = []
 for _ in range(runs):
     start = time.perf_counter()
-    embedding = TSNE(random_state=0).fit_transform(X)
+    score = silhouette_score(points, labels)
     times.append(time.perf_counter() - start)
-print(json.dumps({"times": times, "embedding": base64.b64encode(embedding.astype("<f8").tobytes()).decode()}))
+print(json.dumps({"times": times, "score": float(score)}))
 `;
 
 interface Row {
   engine: string;
   n: number;
+  threads: number;
   seconds: number[];
+  /** CPU seconds (all threads), less sensitive than wall time to other load on the machine. */
+  cpuSeconds: number[];
   kl: number;
   sls: number;
+}
+
+function tableRow(row: Row): string {
+  const runsText = row.seconds.map((s) => s.toFixed(2)).join(', ');
+  const cells = [
+    row.engine,
+    row.n,
+    row.threads,
+    median(row.seconds).toFixed(2),
+    runsText,
+    median(row.cpuSeconds).toFixed(2),
+    row.kl.toFixed(4),
+    row.sls.toFixed(4),
+  ];
+  return `| ${cells.join(' | ')} |`;
 }
 
 function median(values: number[]): number {
@@ -75,13 +135,11 @@ function median(values: number[]): number {
 
 function slsOf(embedding: Float64Array, labels: Int32Array): number {
   const n = labels.length;
-  const x = new Float64Array(n);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    x[i] = embedding[2 * i];
-    y[i] = embedding[2 * i + 1];
-  }
-  return slsScore(x, y, labels);
+  return slsScore(
+    Float64Array.from({ length: n }, (_, i) => embedding[2 * i]),
+    Float64Array.from({ length: n }, (_, i) => embedding[2 * i + 1]),
+    labels,
+  );
 }
 
 async function timeOurs(
@@ -89,66 +147,159 @@ async function timeOurs(
   labels: Int32Array,
   n: number,
   affinities: SparseAffinities,
-  method: TsneOptions['method'],
-): Promise<Row> {
+): Promise<Row & { embedding: Float64Array }> {
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   let embedding: Float64Array = new Float64Array(0);
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; r < runsAt(n); r++) {
     const start = performance.now();
-    embedding = (await runTsne(features, n, DIMENSION, { method, seed: 0 })).embedding;
+    const startCpu = process.cpuUsage();
+    embedding = (await runTsne(features, n, DIMENSION, { seed: 0, threads })).embedding;
+    const cpu = process.cpuUsage(startCpu);
     seconds.push((performance.now() - start) / 1000);
+    cpuSeconds.push((cpu.user + cpu.system) / 1e6);
   }
-  return { engine: `sls ${method}`, n, seconds, kl: exactKlDivergence(affinities, embedding), sls: slsOf(embedding, labels) };
+  return {
+    engine: 'sls (this engine)',
+    n,
+    threads,
+    seconds,
+    cpuSeconds,
+    kl: exactKlDivergence(affinities, embedding),
+    sls: slsOf(embedding, labels),
+    embedding,
+  };
 }
 
-function timeSklearn(
-  features: Float32Array,
+function runPython(python: string, script: string, argv: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const result = spawnSync(python, ['-c', script, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28, env });
+  if (result.status !== 0) throw new Error(`${python} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** One peer's row; `oneThread` pins its OpenMP and BLAS pools to one thread. */
+function timePeer(
+  engine: 'sklearn' | 'opentsne',
+  python: string,
+  path: string,
   labels: Int32Array,
   n: number,
   affinities: SparseAffinities,
-  threads: number,
+  oneThread = false,
 ): Row {
-  const directory = mkdtempSync(join(tmpdir(), 'sls-bench-'));
-  try {
-    const path = join(directory, 'features.f32');
-    writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-    const result = spawnSync(args.python, ['-c', SKLEARN_SCRIPT, path, String(n), String(DIMENSION), String(runs)], {
-      env,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
-    if (result.status !== 0) throw new Error(`scikit-learn failed: ${result.stderr}`);
-    const output = JSON.parse(result.stdout) as { times: number[]; embedding: string };
-    const bytes = Buffer.from(output.embedding, 'base64');
-    const embedding = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    return {
-      engine: `scikit-learn barnes_hut, ${threads} thread${threads > 1 ? 's' : ''}`,
-      n,
-      seconds: output.times,
-      kl: exactKlDivergence(affinities, embedding),
-      sls: slsOf(embedding, labels),
-    };
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
+  // Passive waits: spinning OpenMP threads on a machine busy with other work slow down many fold.
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', ...(oneThread ? { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } : {}) };
+  const output = JSON.parse(runPython(python, PEER_SCRIPT, [engine, path, String(n), String(DIMENSION), String(runsAt(n))], env)) as {
+    threads: number;
+    times: number[];
+    cpu: number[];
+    embedding: string;
+  };
+  const bytes = Buffer.from(output.embedding, 'base64');
+  const embedding = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return {
+    engine: engine === 'sklearn' ? 'scikit-learn 1.9 barnes_hut' : 'openTSNE 1.0 FFT',
+    n,
+    threads: output.threads,
+    seconds: output.times,
+    cpuSeconds: output.cpu,
+    kl: exactKlDivergence(affinities, embedding),
+    sls: slsOf(embedding, labels),
+  };
+}
+
+/** The benchmark's own venv with openTSNE from PyPI (created on first use). */
+function openTsnePython(): string | undefined {
+  const python = join(BENCH_VENV, 'bin', 'python');
+  if (!existsSync(python)) {
+    console.error(`[bench] creating ${BENCH_VENV} with openTSNE (pip, PyPI)`);
+    const made = spawnSync('python3', ['-m', 'venv', BENCH_VENV], { stdio: 'inherit' });
+    const installed = made.status === 0 && spawnSync(python, ['-m', 'pip', 'install', '-q', 'openTSNE'], { stdio: 'inherit' }).status === 0;
+    if (!installed) {
+      console.error('[bench] openTSNE did not install: skipped');
+      return undefined;
+    }
   }
+  return python;
 }
 
+const loadBefore = loadavg();
+const directory = mkdtempSync(join(tmpdir(), 'sls-bench-'));
 const rows: Row[] = [];
-for (const n of sizes) {
-  const { features, labels } = clusteredData(n, 1);
-  // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/tsne.test.ts).
-  const affinities = jointProbabilities(exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
-  const methods: TsneOptions['method'][] = n < BARNES_HUT_FROM * 2 ? ['exact', 'barnes_hut'] : ['barnes_hut'];
-  for (const method of methods) rows.push(await timeOurs(features, labels, n, affinities, method));
-  for (const threads of new Set([cpus().length, 1])) rows.push(timeSklearn(features, labels, n, affinities, threads));
-  console.error(`[bench] n = ${n} done`);
+/** Keeps a row, and shows it at once (a long run can then be followed, or cut short). */
+function record(row: Row): void {
+  rows.push(row);
+  console.error(`[bench] ${tableRow(row)}`);
+}
+const silhouetteLines: string[] = [];
+try {
+  const opentsne = args['no-opentsne'] ? undefined : openTsnePython();
+  for (const n of sizes) {
+    const { features, labels } = clusteredData(n, 1);
+    const path = join(directory, `features-${n}.f32`);
+    writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/tsne.test.ts).
+    const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
+    const ours = await timeOurs(features, labels, n, affinities);
+    record(ours);
+    record(timePeer('sklearn', args.python, path, labels, n, affinities));
+    if (n <= Number(args['sklearn-one-thread-upto'])) record(timePeer('sklearn', args.python, path, labels, n, affinities, true));
+    if (opentsne) record(timePeer('opentsne', opentsne, path, labels, n, affinities));
+    if (n === Math.max(...sizes)) silhouetteLines.push(...timeSilhouette(ours.embedding, labels, n));
+  }
+} finally {
+  rmSync(directory, { recursive: true, force: true });
 }
 
-console.log(`t-SNE, ${DIMENSION}-D, ${CLASSES} classes, perplexity 30, 1000 iterations; ${runs} runs each, ${cpus().length} cores`);
-console.log('| engine | n | median s | runs (s) | exact KL | SLS |');
-console.log('|---|---|---|---|---|---|');
+/** Silhouette of the min-max scaled embedding: ours against scikit-learn's silhouette_score. */
+function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number): string[] {
+  const scaled = minMaxScale(embedding, 2);
+  const runs = 3;
+  const seconds: number[] = [];
+  let ours = 0;
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    ours = silhouetteScore(scaled, 2, labels);
+    seconds.push((performance.now() - start) / 1000);
+  }
+  const pointsPath = join(directory, 'points.f64');
+  const labelsPath = join(directory, 'labels.i32');
+  writeFileSync(pointsPath, Buffer.from(scaled.buffer));
+  writeFileSync(labelsPath, Buffer.from(labels.buffer));
+  const theirs = JSON.parse(runPython(args.python, SILHOUETTE_SCRIPT, [pointsPath, labelsPath, String(n), String(runs)])) as {
+    times: number[];
+    score: number;
+  };
+  return [
+    `Silhouette of the min-max scaled ${n}-point embedding, ${CLASSES} classes, median of ${runs} runs:`,
+    `| engine | median wall s | runs (wall s) | score |`,
+    '|---|---|---|---|',
+    `| sls silhouetteScore | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
+    `| scikit-learn silhouette_score | ${median(theirs.times).toFixed(3)} | ${theirs.times.map((s) => s.toFixed(3)).join(', ')} | ${theirs.score.toFixed(12)} |`,
+    `ratio ${(median(theirs.times) / median(seconds)).toFixed(1)}x; |difference| ${Math.abs(ours - theirs.score).toExponential(2)}`,
+  ];
+}
+
+console.log(
+  `t-SNE, ${DIMENSION}-D, ${CLASSES} classes, perplexity 30, 1000 iterations; ${availableParallelism()} cores; ` +
+    `runs: ${args.runs} below n = ${args['large-from']}, ${args['large-runs']} from there; ` +
+    `load average (1 min) ${loadBefore[0].toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
+);
+console.log('| engine | n | threads | median wall s | runs (wall s) | median CPU s | exact KL | SLS |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
   const runsText = row.seconds.map((s) => s.toFixed(2)).join(', ');
-  console.log(`| ${row.engine} | ${row.n} | ${median(row.seconds).toFixed(2)} | ${runsText} | ${row.kl.toFixed(4)} | ${row.sls.toFixed(4)} |`);
+  const cells = [
+    row.engine,
+    row.n,
+    row.threads,
+    median(row.seconds).toFixed(2),
+    runsText,
+    median(row.cpuSeconds).toFixed(2),
+    row.kl.toFixed(4),
+    row.sls.toFixed(4),
+  ];
+  console.log(`| ${cells.join(' | ')} |`);
 }
+console.log();
+for (const line of silhouetteLines) console.log(line);

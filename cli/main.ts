@@ -10,8 +10,10 @@ import { type ExecutionProvider, extractFeatures } from '../lib/extract.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/layerEmbedding.js';
 import { temporalConfig } from '../workers/config.js';
 import { runWorkers, type WorkerRole } from '../workers/run.js';
+import { formatCheckpointReport } from './checkpointReport.js';
 import { formatResultTable } from './format.js';
 import { type PipelineInput, runPipeline } from './pipeline.js';
+import { registerSweepCommands } from './sweep.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -59,6 +61,7 @@ interface RunOptions {
   std?: string;
   blockOutputs?: string[];
   name?: string;
+  evalData?: string;
 }
 
 async function runAndReport(options: RunOptions): Promise<void> {
@@ -66,6 +69,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
   const pipeline: PipelineInput = {
     model: options.model,
     data: options.data,
+    evalData: options.evalData,
     datasetName: options.name,
     alphas: options.alpha,
     seed: options.seed,
@@ -97,6 +101,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
   const outFile = join(resolve(options.out), 'result.json');
   await writeFileAtomic(outFile, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(formatResultTable(result));
+  process.stdout.write(formatCheckpointReport(result.checkpoints[0]));
   const ui = process.env.SLS_TEMPORAL_UI ?? `http://127.0.0.1:${process.env.SLS_TEMPORAL_UI_PORT ?? '8233'}`;
   process.stdout.write(
     `\nresult: ${outFile}\nwall time: ${seconds.toFixed(1)} s\nTemporal UI: ${ui}/namespaces/${config.namespace}/workflows/${run.workflowId}\n`,
@@ -183,6 +188,7 @@ runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.
   .requiredOption('--model <file>', 'ONNX ViT')
   .requiredOption('--data <path>', 'dataset (Arrow file or ImageFolder directory)')
   .requiredOption('--out <dir>', 'output directory')
+  .option('--eval-data <path>', 'held-out split: the manifest reports its accuracy for the full, pruned and refit models')
   .action(runAndReport);
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
@@ -193,6 +199,7 @@ runCommand('demo', 'the pipeline on the bundled fixture ViT and digits data')
       ...options,
       model: new URL('vit/model.onnx', FIXTURES).pathname,
       data: new URL('digits/train.arrow', FIXTURES).pathname,
+      evalData: new URL('digits/test.arrow', FIXTURES).pathname,
       name: options.name ?? 'digits',
       fullCurve: options.fullCurve ?? true,
     });
@@ -204,6 +211,8 @@ program
   .description('poll the task queues: gpu (extract), cpu (workflows, t-SNE, score, emit) or all')
   .argument('[role]', 'gpu | cpu | all', 'all')
   .action((role: WorkerRole) => runWorkers(role));
+
+registerSweepCommands(program);
 
 try {
   await program.parseAsync();

@@ -7,6 +7,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { artifactKey, contentDigest } from '../lib/artifacts.js';
+import { modelDigest } from '../lib/onnx/model.js';
 import type { TemporalConfig } from '../workers/config.js';
 import { connect as connectWorker, createCpuWorker, createGpuWorker, installLogging } from '../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../workflows/pruneDataset.js';
@@ -44,7 +45,7 @@ export type PipelineInput = Omit<PruneDatasetInput, 'datasetName' | 'artifactRoo
 async function workflowId(input: PruneDatasetInput): Promise<string> {
   const key = artifactKey({
     ...input,
-    model: await contentDigest(input.model),
+    model: await modelDigest(input.model),
     data: await contentDigest(input.data),
   });
   return `prune-${input.datasetName}-${key.slice(0, 16)}`;
@@ -56,6 +57,40 @@ export interface PipelineRun {
   result: PruneDatasetResult;
   /** Whether this process had to run the workers itself. */
   embeddedWorker: boolean;
+}
+
+/**
+ * Runs `execute` (which starts a workflow and waits for it); when no worker polls the project's
+ * queues, this process runs the GPU and CPU workers itself until `execute` settles.
+ */
+export async function runWithWorkers<T>(
+  connection: Connection,
+  config: TemporalConfig,
+  execute: () => Promise<T>,
+): Promise<{ value: T; embeddedWorker: boolean }> {
+  // WORKFLOW (1) pollers on the CPU queue run the workflow; ACTIVITY (2) pollers on the GPU queue extract.
+  const needsWorker =
+    !(await hasPollers(connection, config, config.taskQueues.cpu, 1)) || !(await hasPollers(connection, config, config.taskQueues.gpu, 2));
+  if (!needsWorker) return { value: await execute(), embeddedWorker: false };
+  installLogging();
+  const workerConnection = await connectWorker(config);
+  try {
+    const workers = [await createGpuWorker(workerConnection, config), await createCpuWorker(workerConnection, config)];
+    const outcome = execute();
+    const runs = workers.map((worker) => worker.runUntil(outcome));
+    try {
+      await Promise.all(runs);
+    } catch (error) {
+      // The connection can close only once every worker has stopped; a crashed worker must not
+      // leave the other waiting on a workflow that nobody runs.
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.allSettled(runs);
+      throw error;
+    }
+    return { value: await outcome, embeddedWorker: true };
+  } finally {
+    await workerConnection.close();
+  }
 }
 
 export async function runPipeline(config: TemporalConfig, pipeline: PipelineInput): Promise<PipelineRun> {
@@ -72,9 +107,6 @@ export async function runPipeline(config: TemporalConfig, pipeline: PipelineInpu
   const connection = await connectOrStartLocal(config);
   const client = new Client({ connection, namespace: config.namespace });
   const id = await workflowId(input);
-  // WORKFLOW (1) pollers on the CPU queue run the workflow; ACTIVITY (2) pollers on the GPU queue extract.
-  const needsWorker =
-    !(await hasPollers(connection, config, config.taskQueues.cpu, 1)) || !(await hasPollers(connection, config, config.taskQueues.gpu, 2));
   const execute = async () => {
     const handle = await client.workflow.start('PruneDatasetWorkflow', {
       args: [input],
@@ -86,17 +118,8 @@ export async function runPipeline(config: TemporalConfig, pipeline: PipelineInpu
     return { runId: handle.firstExecutionRunId, result: (await handle.result()) as PruneDatasetResult };
   };
   try {
-    if (!needsWorker) return { workflowId: id, ...(await execute()), embeddedWorker: false };
-    installLogging();
-    const workerConnection = await connectWorker(config);
-    try {
-      const workers = [await createGpuWorker(workerConnection, config), await createCpuWorker(workerConnection, config)];
-      const outcome = execute();
-      await Promise.all(workers.map((worker) => worker.runUntil(outcome)));
-      return { workflowId: id, ...(await outcome), embeddedWorker: true };
-    } finally {
-      await workerConnection.close();
-    }
+    const { value, embeddedWorker } = await runWithWorkers(connection, config, execute);
+    return { workflowId: id, ...value, embeddedWorker };
   } finally {
     await connection.close();
   }

@@ -87,5 +87,36 @@ if [[ "${SLS_CUDA:-0}" == "1" ]]; then
   fi
 fi
 
-# --- 3. Temporal CLI ------------------------------------------------------------------------------
+# --- 3. WASM kernels (t-SNE's kNN search, AssemblyScript source in wasm/) ------------------------
+wasm_out="dist/wasm/knn.wasm"
+if [[ -f "$wasm_out" && "$wasm_out" -nt wasm/knn.ts && "$wasm_out" -nt wasm/asconfig.json ]]; then
+  sls_log "wasm kernels: already done"
+else
+  wasm_log="$SLS_STATE_DIR/setup-wasm.log"
+  if ! npm run --silent build:wasm </dev/null >"$wasm_log" 2>&1 || [[ ! -f "$wasm_out" ]]; then
+    sls_err "building the WASM kernels failed (see $wasm_log)"
+    tail -n 20 "$wasm_log" >&2
+    exit 1
+  fi
+  sls_log "wasm kernels: built $wasm_out"
+fi
+
+# --- 4. Temporal CLI ------------------------------------------------------------------------------
 sls_ensure_temporal
+
+# --- 5. chromium (the report's browser test drives Debian's chromium with playwright-core) --------
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [[ -n "${SLS_CHROMIUM:-}" ]]; then
+  sls_log "chromium: already done"
+elif command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == "0" ]]; then
+  chromium_log="$SLS_STATE_DIR/setup-chromium.log"
+  t0=$SECONDS
+  if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } </dev/null >"$chromium_log" 2>&1; then
+    sls_err "apt-get install chromium failed (full log: $chromium_log)"
+    tail -n 20 "$chromium_log" >&2
+    exit 1
+  fi
+  sls_log "chromium: installed with apt-get ($((SECONDS - t0))s)"
+else
+  sls_err "chromium is missing and cannot be installed here (needs apt-get as root); install it, or set SLS_CHROMIUM to a chromium binary"
+  exit 1
+fi

@@ -2,18 +2,20 @@
  * Feature extraction: one forward pass of the dataset through an ONNX ViT with every block's
  * output exposed, keeping the CLS token (index 0) of each block, one Arrow file per layer.
  */
+import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import { writeFeatures } from './arrowTensors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { type ImageDataset, openDataset } from './datasets.js';
 import { InputError } from './errors.js';
-import { type Interpolation, type Preprocessing, parseTriple } from './images.js';
+import { type Preprocessing, type PreprocessingFlags, preprocessingFromMetadata } from './images.js';
 import { type BlockLayout, blockLayout } from './onnx/blocks.js';
-import { encodeModel, type ImageInput, imageInput, loadModel, type ModelProto, modelMetadata } from './onnx/model.js';
+import { type ImageInput, imageInput, loadModel, type ModelProto, modelMetadata } from './onnx/model.js';
+import { createSession, type ExecutionProvider } from './onnx/session.js';
 import { exposeTensors } from './onnx/surgery.js';
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type { ExecutionProvider } from './onnx/session.js';
 
 export interface ExtractOptions {
   batchSize?: number;
@@ -32,6 +34,10 @@ export interface ExtractSummary {
   dim: number;
   /** Layer file names inside the output directory, block 1 first. */
   files: string[];
+  /**
+   * Steady state: after an untimed warm-up run, the images of batches 2..B over their wall time
+   * (decoding overlapped); all images over all batches when there is one batch.
+   */
   imagesPerSecond: number;
   blockOutputs: string[];
 }
@@ -43,39 +49,43 @@ export function layerFileName(layer: number): string {
 
 export const EXTRACT_SUMMARY_FILE = 'extract.json';
 
-/** Mean/std/size for encoded images: flags first, then the model's metadata_props. */
-export function preprocessingFor(model: ModelProto, input: ImageInput, path: string, options: ExtractOptions): Preprocessing {
-  const metadata = modelMetadata(model);
-  const mean = options.mean ?? metadata.mean ?? metadata.image_mean;
-  const std = options.std ?? metadata.std ?? metadata.image_std;
-  if (mean === undefined || std === undefined) {
-    throw new InputError(
-      path,
-      'encoded images need a mean and std: pass --mean a,b,c --std a,b,c or store "mean"/"std" in the model metadata',
-    );
-  }
-  const interpolation = (metadata.interpolation ?? 'bilinear') as Interpolation;
-  if (!['nearest', 'bilinear', 'bicubic'].includes(interpolation)) {
-    throw new InputError(path, `metadata "interpolation" must be nearest, bilinear or bicubic, got "${interpolation}"`);
-  }
-  return { height: input.height, width: input.width, mean: parseTriple(mean, 'mean'), std: parseTriple(std, 'std'), interpolation };
+/** Preprocessing for encoded images: the model's input size; mean, std, resizing from the flags or its metadata. */
+export function preprocessingFor(model: ModelProto, input: ImageInput, path: string, flags: PreprocessingFlags): Preprocessing {
+  return preprocessingFromMetadata(modelMetadata(model), { height: input.height, width: input.width }, flags, path);
 }
 
-async function createSession(model: ModelProto, provider: ExecutionProvider, path: string): Promise<InferenceSession> {
-  try {
-    return await InferenceSession.create(encodeModel(model), {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-    });
-  } catch (error) {
-    const message = (error as Error).message;
-    if (provider === 'cuda') {
-      throw new Error(
-        `the CUDA execution provider is not available on this host (${message}); install with SLS_CUDA=1 bash infra/setup.sh on a host with CUDA, or use --ep cpu`,
-      );
-    }
-    throw new InputError(path, `onnxruntime cannot load the model: ${message}`);
-  }
+/** The largest batch extraction picks by itself: beyond it throughput no longer grows on a CPU or a GPU. */
+export const MAX_AUTO_BATCH = 64;
+
+/**
+ * The batch size that fits memory: a quarter of the free memory, over three times the bytes of
+ * one image's outputs (every block's [tokens, dim] is exposed, and the runtime's own activations
+ * of about as much live beside the copy handed back), at most MAX_AUTO_BATCH, at least 1.
+ */
+export function batchSizeForMemory(outputBytesPerImage: number, freeBytes: number): number {
+  const fits = Math.floor(freeBytes / 4 / (3 * outputBytesPerImage));
+  return Math.max(1, Math.min(MAX_AUTO_BATCH, fits));
+}
+
+/**
+ * One untimed run on the first image (its allocations and kernel choices are not steady state);
+ * returns the bytes of one image's outputs, which size the batches.
+ */
+async function warmUp(
+  session: InferenceSession,
+  dataset: ImageDataset,
+  input: ImageInput,
+  layout: BlockLayout,
+  preprocessing: Preprocessing | null,
+): Promise<number> {
+  const rows = input.fixedBatch ?? 1;
+  const images = new Float32Array(rows * input.channels * input.height * input.width);
+  await dataset.readBatch(0, 1, images, preprocessing);
+  const results = await session.run(
+    { [input.name]: new Tensor('float32', images, [rows, input.channels, input.height, input.width]) },
+    layout.blockOutputs,
+  );
+  return layout.blockOutputs.reduce((bytes, name) => bytes + results[name].data.length * 4, 0) / rows;
 }
 
 export async function extractFeatures(
@@ -91,11 +101,23 @@ export async function extractFeatures(
   const dataset = await openDataset(dataPath, valuesPerImage);
   const preprocessing = dataset.needsPreprocessing ? preprocessingFor(model, input, modelPath, options) : null;
   const session = await createSession(exposeTensors(model, layout.blockOutputs), options.executionProvider ?? 'cpu', modelPath);
-  const batchSize = input.fixedBatch ?? options.batchSize ?? 32;
-  const started = performance.now();
-  const cls = await runBatches(session, dataset, input, layout, batchSize, preprocessing, options.onBatch, modelPath);
-  const seconds = (performance.now() - started) / 1000;
-  await session.release();
+  let cls: Float32Array[];
+  let imagesPerSecond: number;
+  try {
+    const outputBytesPerImage = await warmUp(session, dataset, input, layout, preprocessing);
+    const batchSize = input.fixedBatch ?? options.batchSize ?? batchSizeForMemory(outputBytesPerImage, freemem());
+    // The first batch at full size still grows the runtime's memory arena: time from its end.
+    let timed = { rows: dataset.rows, from: performance.now() };
+    const onBatch = (rowsDone: number, rowsTotal: number) => {
+      if (rowsDone === Math.min(batchSize, rowsTotal) && rowsDone < rowsTotal)
+        timed = { rows: rowsTotal - rowsDone, from: performance.now() };
+      options.onBatch?.(rowsDone, rowsTotal);
+    };
+    cls = await runBatches(session, dataset, input, layout, batchSize, preprocessing, onBatch, modelPath);
+    imagesPerSecond = timed.rows / ((performance.now() - timed.from) / 1000);
+  } finally {
+    await session.release();
+  }
 
   const files = layout.blockOutputs.map((_, index) => layerFileName(index + 1));
   const dim = cls[0].length / dataset.rows;
@@ -107,7 +129,7 @@ export async function extractFeatures(
     rows: dataset.rows,
     dim,
     files,
-    imagesPerSecond: dataset.rows / seconds,
+    imagesPerSecond,
     blockOutputs: layout.blockOutputs,
   };
   await writeFileAtomic(join(outDir, EXTRACT_SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);

@@ -1,18 +1,36 @@
 /** One layer's reduce and score steps (DESIGN.md section 1, steps 2-3), file to file. */
+import { rm } from 'node:fs/promises';
 import { readEmbedding, readFeatures, writeEmbedding } from './arrowTensors.js';
 import { slsScore } from './silhouette.js';
-import { runTsne, type TsneOptions } from './tsne/index.js';
+import { type OffThreadOptions, runTsneOffThread } from './tsne/offThread.js';
+import { loadState, saveState } from './tsne/state.js';
 
-/** t-SNE of a features file to 2-D; writes raw (unscaled) coordinates in the input's row order. */
+export interface EmbedOptions extends Omit<OffThreadOptions, 'source' | 'resumeFrom' | 'onCheckpoint'> {
+  /**
+   * Where to keep the optimiser's state every `checkpointEvery` iterations; a run that finds one
+   * there resumes from it (bit-identical to an uninterrupted run). Removed once the embedding is
+   * written. The name must be unique to the inputs and options (e.g. the artifact's name).
+   */
+  stateFile?: string;
+}
+
+/**
+ * t-SNE of a features file to 2-D, on a worker thread; writes raw (unscaled) coordinates in the
+ * input's row order.
+ */
 export async function embedFeatureFile(
   featuresFile: string,
   embeddingFile: string,
-  options: Omit<TsneOptions, 'source'> = {},
-): Promise<{ rows: number; klDivergence: number }> {
+  options: EmbedOptions = {},
+): Promise<{ rows: number; klDivergence: number; resumedAt?: number }> {
+  const { stateFile, ...tsneOptions } = options;
   const features = await readFeatures(featuresFile);
-  const { embedding, klDivergence } = await runTsne(features.values, features.rows, features.dim, {
-    ...options,
+  const resumeFrom = stateFile ? await loadState(stateFile, features.rows) : undefined;
+  const { embedding, klDivergence } = await runTsneOffThread(features.values, features.rows, features.dim, {
+    ...tsneOptions,
     source: featuresFile,
+    resumeFrom,
+    onCheckpoint: stateFile ? (state) => saveState(stateFile, state) : undefined,
   });
   const x = new Float64Array(features.rows);
   const y = new Float64Array(features.rows);
@@ -21,7 +39,8 @@ export async function embedFeatureFile(
     y[row] = embedding[2 * row + 1];
   }
   await writeEmbedding(embeddingFile, { x, y, labels: features.labels });
-  return { rows: features.rows, klDivergence };
+  if (stateFile) await rm(stateFile, { force: true });
+  return { rows: features.rows, klDivergence, resumedAt: resumeFrom?.iteration };
 }
 
 /** The SLS score of an embedding file: silhouette of the min-max scaled points, labels as clusters. */

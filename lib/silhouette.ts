@@ -10,14 +10,9 @@ import { InputError } from './errors.js';
  * `labels`, exactly as scikit-learn's `silhouette_score` with the Euclidean metric: for each
  * point, a = mean distance to the other members of its class, b = the smallest mean distance to
  * another class, s = (b - a) / max(a, b); s = 0 for a point alone in its class and where
- * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time, O(n * classes) memory.
+ * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time, O(n * (classes + dim)) memory.
  */
-export function silhouetteScore(
-  points: Float64Array,
-  dim: number,
-  labels: Int32Array,
-  source = 'silhouette',
-): number {
+export function silhouetteScore(points: Float64Array, dim: number, labels: Int32Array, source = 'silhouette'): number {
   if (!Number.isInteger(dim) || dim < 1) throw new InputError(source, `dimension must be a positive integer, got ${dim}`);
   const n = labels.length;
   if (points.length !== n * dim) {
@@ -28,44 +23,56 @@ export function silhouetteScore(
   }
   const { classOf, classCount } = denseClasses(labels);
   if (classCount < 2 || classCount > n - 1) {
-    throw new InputError(
-      source,
-      `the silhouette needs between 2 and n - 1 = ${n - 1} distinct labels, got ${classCount}`,
-    );
+    throw new InputError(source, `the silhouette needs between 2 and n - 1 = ${n - 1} distinct labels, got ${classCount}`);
   }
-  const classSize = new Float64Array(classCount);
-  for (let i = 0; i < n; i++) classSize[classOf[i]]++;
-
-  // distanceSums[i * classCount + c]: sum of distances from point i to the members of class c.
-  const distanceSums = new Float64Array(n * classCount);
+  // Points sorted by class (counting sort, stable): each class is then one contiguous block, so
+  // the sums over a class run in a register and memory is read in order.
+  const classStart = new Int32Array(classCount + 1);
+  for (let i = 0; i < n; i++) classStart[classOf[i] + 1]++;
+  for (let c = 0; c < classCount; c++) classStart[c + 1] += classStart[c];
+  const sorted = new Float64Array(n * dim);
+  const sortedClass = new Int32Array(n);
+  const fill = classStart.slice(0, classCount);
   for (let i = 0; i < n; i++) {
-    const rowI = i * dim;
-    const sumsI = i * classCount;
-    const classI = classOf[i];
-    for (let j = i + 1; j < n; j++) {
-      const rowJ = j * dim;
-      let squared = 0;
-      for (let axis = 0; axis < dim; axis++) {
-        const delta = points[rowI + axis] - points[rowJ + axis];
-        squared += delta * delta;
+    const slot = fill[classOf[i]]++;
+    sortedClass[slot] = classOf[i];
+    for (let axis = 0; axis < dim; axis++) sorted[slot * dim + axis] = points[i * dim + axis];
+  }
+
+  // distanceSums[p * classCount + c]: sum of distances from sorted point p to the members of class c.
+  // Each pair is measured once and added to both points' sums.
+  const distanceSums = new Float64Array(n * classCount);
+  for (let p = 0; p < n; p++) {
+    const own = sortedClass[p];
+    const rowP = p * dim;
+    for (let c = own; c < classCount; c++) {
+      let sumToC = 0;
+      for (let q = Math.max(p + 1, classStart[c]); q < classStart[c + 1]; q++) {
+        const rowQ = q * dim;
+        let squared = 0;
+        for (let axis = 0; axis < dim; axis++) {
+          const delta = sorted[rowP + axis] - sorted[rowQ + axis];
+          squared += delta * delta;
+        }
+        const distance = Math.sqrt(squared);
+        sumToC += distance;
+        distanceSums[q * classCount + own] += distance;
       }
-      const distance = Math.sqrt(squared);
-      distanceSums[sumsI + classOf[j]] += distance;
-      distanceSums[j * classCount + classI] += distance;
+      distanceSums[p * classCount + c] += sumToC;
     }
   }
 
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const own = classOf[i];
-    const ownSize = classSize[own];
+  for (let p = 0; p < n; p++) {
+    const own = sortedClass[p];
+    const ownSize = classStart[own + 1] - classStart[own];
     if (ownSize === 1) continue; // a point alone in its class scores 0
-    const sumsI = i * classCount;
-    const a = distanceSums[sumsI + own] / (ownSize - 1);
+    const sumsP = p * classCount;
+    const a = distanceSums[sumsP + own] / (ownSize - 1);
     let b = Number.POSITIVE_INFINITY;
     for (let c = 0; c < classCount; c++) {
       if (c === own) continue;
-      const meanToC = distanceSums[sumsI + c] / classSize[c];
+      const meanToC = distanceSums[sumsP + c] / (classStart[c + 1] - classStart[c]);
       if (meanToC < b) b = meanToC;
     }
     const larger = Math.max(a, b);
@@ -101,12 +108,7 @@ export function minMaxScale(points: Float64Array, dim: number): Float64Array {
  * SC of one layer: the silhouette of the 2-D embedding (x[i], y[i]) after min-max scaling each
  * axis to [0, 1].
  */
-export function slsScore(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  labels: Int32Array,
-  source = 'embedding',
-): number {
+export function slsScore(x: ArrayLike<number>, y: ArrayLike<number>, labels: Int32Array, source = 'embedding'): number {
   const n = labels.length;
   if (x.length !== n || y.length !== n) {
     throw new InputError(source, `${x.length} x and ${y.length} y coordinates for ${n} labels`);

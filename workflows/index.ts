@@ -1,1 +1,2 @@
 export { PruneDatasetWorkflow } from './pruneDataset.js';
+export { SweepWorkflow } from './sweep.js';

@@ -1,4 +1,12 @@
-import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { EmbedResult } from '../activities/embed.js';
 import type { EmitResult } from '../activities/emit.js';
 import type { ExtractResult } from '../activities/extract.js';
@@ -11,7 +19,10 @@ export const DEFAULT_TASK_QUEUES = { gpu: 'sls-gpu', cpu: 'sls-cpu' } as const;
 
 export interface PruneDatasetInput {
   model: string;
+  /** The labelled training split: scored, and the refit head's training data. */
   data: string;
+  /** A labelled held-out split: the checkpoint's manifest then reports its accuracy before and after pruning. */
+  evalData?: string;
   /** A short name for the UI's Dataset attribute; the data path's base name by default. */
   datasetName: string;
   alphas: number[];
@@ -28,6 +39,8 @@ export interface PruneDatasetInput {
   std?: string;
   blockOutputs?: string[];
   taskQueues?: { gpu: string; cpu: string };
+  /** How long a step may go without a heartbeat before it is retried elsewhere (2 minutes by default). */
+  heartbeatTimeout?: Duration;
 }
 
 export interface CheckpointSummary extends Omit<EmitResult, 'reused'> {
@@ -62,18 +75,23 @@ const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '
  * Tensors stay in artifacts; only URIs and scores travel through the history.
  */
 export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<PruneDatasetResult> {
-  input.alphas.forEach(validateAlpha);
+  try {
+    input.alphas.forEach(validateAlpha);
+  } catch (error) {
+    // An error thrown by workflow code would retry its task forever: bad input fails the run at once.
+    throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
+  }
   const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
   const { extractLayerFeatures } = proxyActivities<typeof activities>({
     taskQueue: queues.gpu,
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: HEARTBEAT,
+    heartbeatTimeout: input.heartbeatTimeout ?? HEARTBEAT,
     retry: RETRY,
   });
   const { embedLayer, scoreEmbedding, emitPrunedCheckpoint } = proxyActivities<typeof activities>({
     taskQueue: queues.cpu,
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: HEARTBEAT,
+    heartbeatTimeout: input.heartbeatTimeout ?? HEARTBEAT,
     retry: RETRY,
   });
 
@@ -135,9 +153,14 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     decisions.map((decision) =>
       emitPrunedCheckpoint({
         model: input.model,
+        data: input.data,
+        evalData: input.evalData,
         artifactRoot: input.artifactRoot,
         decision,
         scores: curve,
+        batchSize: input.batchSize,
+        mean: input.mean,
+        std: input.std,
         blockOutputs: input.blockOutputs,
       }),
     ),

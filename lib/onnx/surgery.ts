@@ -1,6 +1,6 @@
-/** Graph surgery on exported ViTs: exposing block outputs, and cutting the blocks above k. */
+/** Graph surgery on exported ViTs: exposing block outputs, cutting the blocks above k, replacing weights. */
 import type { BlockLayout } from './blocks.js';
-import { elementCount, type GraphProto, type ModelProto, type NodeProto, onnx } from './model.js';
+import { elementCount, type GraphProto, type ModelProto, type NodeProto, onnx, type TensorProto } from './model.js';
 
 function withGraph(model: ModelProto, graph: GraphProto): ModelProto {
   return onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create(graph) });
@@ -68,4 +68,26 @@ export function truncateBlocks(model: ModelProto, layout: BlockLayout, keptBlock
 /** Values stored in the model's initialisers (its parameters, as exported). */
 export function parameterCount(model: ModelProto): number {
   return (model.graph?.initializer ?? []).reduce((count, tensor) => count + elementCount(tensor.dims), 0);
+}
+
+/**
+ * The model with some initialisers' values replaced (the refit head's weights), matched by name;
+ * each keeps its original shape, so a replacement must hold as many values.
+ */
+export function replaceInitializers(model: ModelProto, replacements: readonly TensorProto[]): ModelProto {
+  const graph = model.graph as GraphProto;
+  const byName = new Map(replacements.map((tensor) => [tensor.name as string, tensor]));
+  const initializer = (graph.initializer ?? []).map((tensor) => {
+    const replacement = byName.get(tensor.name as string);
+    if (replacement === undefined) return tensor;
+    byName.delete(tensor.name as string);
+    if (elementCount(replacement.dims) !== elementCount(tensor.dims)) {
+      throw new RangeError(
+        `initialiser "${tensor.name}" holds ${elementCount(tensor.dims)} values, its replacement ${elementCount(replacement.dims)}`,
+      );
+    }
+    return { ...replacement, dims: tensor.dims };
+  });
+  if (byName.size > 0) throw new RangeError(`no initialiser named ${[...byName.keys()].map((name) => `"${name}"`).join(', ')}`);
+  return withGraph(model, { ...graph, initializer });
 }

@@ -4,39 +4,146 @@
  * (max width^2 / distance^2 < angle^2) is taken from the cell's centre of mass, so each gradient
  * costs O(n log n) instead of O(n^2). The attraction over the sparse P stays exact.
  *
+ * One deliberate difference: scikit-learn skips a leaf within 1e-6 of the query point entirely,
+ * so coincident points (duplicate inputs stay coincident) drop out of the normalisation Z; Z is
+ * then underestimated, the repulsion overestimated, and the embedding blows up (scikit-learn's
+ * own TSNE does, on data with duplicate rows). Here coincident points count in Z with w = 1, as in
+ * the exact gradient.
+ *
  * The tree lives in a node pool of typed arrays that is reused from one gradient to the next (it
  * grows, rarely, when a layout needs more cells), so iterations do not allocate.
+ *
+ * Threads: the points, in space-filling-curve order, are cut into GRADIENT_CHUNKS fixed chunks;
+ * each member of a team builds its own copy of the tree and claims chunks until none is left.
+ * Each point's sums and each chunk's share of Z are computed in a fixed order, and the chunks'
+ * shares are added in chunk order, so the gradient is bit-identical whatever the thread count.
  */
 import type { SparseAffinities } from './affinity.js';
-import { finishGradient, type Objective } from './gradient.js';
+import { attractionAt, combineGradient, exaggeratedKl, type Objective } from './gradient.js';
+import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, type ThreadTeam } from './team.js';
 
 /** scikit-learn's default angle (theta). */
 export const DEFAULT_ANGLE = 0.5;
-/** Points closer than this on every axis share a leaf and do not repel (scikit-learn's EPSILON). */
+/**
+ * Up to this angle a cell is never summarised for a point inside it (that needs
+ * width^2 < angle^2 |y_i - centre of mass|^2 <= angle^2 2 width^2), so every point meets its own
+ * leaf, and itself in it, exactly once.
+ */
+export const MAX_ANGLE = Math.SQRT1_2;
+/** Points closer than this on every axis share a leaf (scikit-learn's EPSILON). */
 const DUPLICATE_DISTANCE = 1e-6;
 const SUMMARY_STRIDE = 4;
 const GEOMETRY_STRIDE = 4;
 
-/** The Barnes-Hut objective for affinities `affinities` (see `Objective`). */
-export function barnesHutObjective(affinities: SparseAffinities, angle = DEFAULT_ANGLE): Objective {
-  const { n, indptr, indices, values } = affinities;
-  const tree = new QuadTree(n);
-  const squaredAngle = angle * angle;
-  const order = new Int32Array(n);
-  const orderKeys = new Float64Array(n);
-  return (embedding, gradient, exaggeration, computeError) => {
+/** Fixed number of point chunks a gradient is split into, whatever the thread count. */
+export const GRADIENT_CHUNKS = 32;
+
+/** What the members of a team share for one Barnes-Hut gradient (all on SharedArrayBuffers). */
+export interface SharedGradient {
+  /** n x 2, the embedding the gradient is taken at. */
+  embedding: Float64Array;
+  /** n x 2, per point: the unnormalised repulsion (see QuadTree.repulsion). */
+  repulsion: Float64Array;
+  /** n x 2, per point: the attraction (see attractionAt). */
+  attraction: Float64Array;
+  /** Per chunk: its points' share of Z. */
+  zParts: Float64Array;
+  /** [exaggeration] */
+  parameters: Float64Array;
+  control: Int32Array;
+}
+
+function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(8 * length));
+}
+
+/** One member's part of every gradient: the repulsion, attraction and share of Z of the chunks it claims. */
+export class BarnesHutShare {
+  private readonly tree: QuadTree;
+  private readonly order: Int32Array;
+  private readonly orderKeys: Float64Array;
+  private readonly squaredAngle: number;
+
+  constructor(
+    private readonly affinities: SparseAffinities,
+    private readonly shared: SharedGradient,
+    angle: number,
+  ) {
+    const { n } = affinities;
+    this.tree = new QuadTree(n);
+    this.order = new Int32Array(n);
+    this.orderKeys = new Float64Array(n);
+    this.squaredAngle = angle * angle;
+  }
+
+  compute(round: number): void {
+    const { n } = this.affinities;
+    const { embedding, repulsion, attraction, zParts, parameters, control } = this.shared;
+    const { order, tree } = this;
     // Visiting points in space-filling-curve order makes consecutive traversals walk nearly the
     // same cells: about twice as fast as index order at n = 5000.
-    spatialOrder(embedding, n, orderKeys, order);
+    spatialOrder(embedding, n, this.orderKeys, order);
     tree.build(embedding, n, order);
-    let z = 0;
-    for (let k = 0; k < n; k++) {
-      const i = order[k];
-      z += tree.repulsion(embedding[2 * i], embedding[2 * i + 1], squaredAngle, gradient, 2 * i);
+    for (let chunk = claimUnit(control, round, GRADIENT_CHUNKS); chunk >= 0; chunk = claimUnit(control, round, GRADIENT_CHUNKS)) {
+      let z = 0;
+      const end = chunkStart(chunk + 1, n);
+      for (let k = chunkStart(chunk, n); k < end; k++) {
+        const i = order[k];
+        z += tree.repulsion(embedding[2 * i], embedding[2 * i + 1], this.squaredAngle, repulsion, 2 * i);
+        attractionAt(embedding, this.affinities, parameters[0], i, attraction);
+      }
+      zParts[chunk] = z;
+      finishUnit(control);
     }
-    // Coincident points do not repel: Z can vanish. scikit-learn floors it likewise.
+  }
+}
+
+function chunkStart(chunk: number, n: number): number {
+  return Math.floor((chunk * n) / GRADIENT_CHUNKS);
+}
+
+/** A gradient whose helpers (if any) must be released when the descent is over. */
+export interface TeamObjective {
+  objective: Objective;
+  release(): void;
+}
+
+/**
+ * The Barnes-Hut objective for affinities `affinities` (see `Objective`), each gradient split
+ * over the members of `team` (the calling thread alone without one).
+ */
+export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTeam, angle = DEFAULT_ANGLE): TeamObjective {
+  if (!(angle > 0 && angle <= MAX_ANGLE)) throw new RangeError(`Barnes-Hut angle must be in (0, ${MAX_ANGLE}], got ${angle}`);
+  const { n } = affinities;
+  const shared: SharedGradient = {
+    embedding: sharedFloat64(2 * n),
+    repulsion: sharedFloat64(2 * n),
+    attraction: sharedFloat64(2 * n),
+    zParts: sharedFloat64(GRADIENT_CHUNKS),
+    parameters: sharedFloat64(1),
+    control: new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS)),
+  };
+  const own = new BarnesHutShare(affinities, shared, angle);
+  // The helpers serve rounds until released; their replies (on release) are not needed.
+  for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) {
+    void team!.call(helper, { kind: 'barnesHut', affinities, shared, angle });
+  }
+  const lockstep = new Lockstep(shared.control, GRADIENT_CHUNKS);
+  const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
+    shared.embedding.set(embedding);
+    shared.parameters[0] = exaggeration;
+    lockstep.round((round) => own.compute(round));
+    let z = 0;
+    for (let chunk = 0; chunk < GRADIENT_CHUNKS; chunk++) z += shared.zParts[chunk];
+    // Floored as scikit-learn does (Z is at least n (n - 1) / (1 + squared diameter) anyway).
     const normalisation = Math.max(z, Number.EPSILON);
-    return finishGradient(embedding, gradient, indptr, indices, values, n, normalisation, exaggeration, computeError);
+    gradient.set(shared.repulsion);
+    combineGradient(gradient, shared.attraction, normalisation);
+    return computeError ? exaggeratedKl(embedding, affinities, normalisation, exaggeration) : Number.NaN;
+  };
+  return {
+    objective,
+    release: () => lockstep.stop(),
   };
 }
 
@@ -135,9 +242,9 @@ export class QuadTree {
   }
 
   /**
-   * Adds the repulsion on the point (x, y), sum over other points j of w_ij^2 (y_i - y_j) with
-   * w_ij = 1 / (1 + |y_i - y_j|^2), into out[offset], out[offset + 1] (overwriting them), and
-   * returns sum_j w_ij, both with far cells summarised by their centres of mass.
+   * Writes the repulsion on the point (x, y) of the tree, sum over the other points j of
+   * w_ij^2 (y_i - y_j) with w_ij = 1 / (1 + |y_i - y_j|^2), into out[offset], out[offset + 1],
+   * and returns sum_j w_ij, both with far cells summarised by their centres of mass.
    */
   repulsion(x: number, y: number, squaredAngle: number, out: Float64Array, offset: number): number {
     const { stack, summary, firstChild } = this;
@@ -154,9 +261,7 @@ export class QuadTree {
       const dy = y - summary[base + 1];
       const squaredDistance = dx * dx + dy * dy;
       const child = firstChild[cell];
-      if (child < 0) {
-        if (Math.abs(dx) <= DUPLICATE_DISTANCE && Math.abs(dy) <= DUPLICATE_DISTANCE) continue; // itself
-      } else if (summary[base + 2] >= squaredAngle * squaredDistance) {
+      if (child >= 0 && summary[base + 2] >= squaredAngle * squaredDistance) {
         // Empty quadrants are never pushed.
         for (let c = child; c < child + 4; c++) if (summary[SUMMARY_STRIDE * c + 3] > 0) stack[top++] = c;
         continue;
@@ -169,7 +274,8 @@ export class QuadTree {
     }
     out[offset] = forceX;
     out[offset + 1] = forceY;
-    return z;
+    // The point's own leaf was counted, with w = 1 for itself (see MAX_ANGLE): take that out.
+    return z - 1;
   }
 
   private insert(x: number, y: number): void {

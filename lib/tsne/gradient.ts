@@ -12,19 +12,15 @@ import type { SparseAffinities } from './affinity.js';
  * (n x 2, row-major) and returns that KL divergence when `computeError` is set, else NaN.
  * The KL is scikit-learn's progress measure: with exaggeration it is not a true divergence.
  */
-export type Objective = (
-  embedding: Float64Array,
-  gradient: Float64Array,
-  exaggeration: number,
-  computeError: boolean,
-) => number;
+export type Objective = (embedding: Float64Array, gradient: Float64Array, exaggeration: number, computeError: boolean) => number;
 
 /** scikit-learn's factor 2 (dof + 1) / dof with dof = 1. */
 export const GRADIENT_FACTOR = 4;
 
 /** The exact O(n^2) objective for affinities `affinities`. */
 export function exactObjective(affinities: SparseAffinities): Objective {
-  const { n, indptr, indices, values } = affinities;
+  const { n } = affinities;
+  const attraction = new Float64Array(2 * n);
   return (embedding, gradient, exaggeration, computeError) => {
     // Repulsion: sum_j w_ij^2 (y_i - y_j), each pair visited once.
     gradient.fill(0);
@@ -49,45 +45,64 @@ export function exactObjective(affinities: SparseAffinities): Objective {
       gradient[2 * i + 1] += forceY;
     }
     z *= 2;
-    return finishGradient(embedding, gradient, indptr, indices, values, n, z, exaggeration, computeError);
+    for (let i = 0; i < n; i++) attractionAt(embedding, affinities, exaggeration, i, attraction);
+    combineGradient(gradient, attraction, z);
+    return computeError ? exaggeratedKl(embedding, affinities, z, exaggeration) : Number.NaN;
   };
 }
 
 /**
- * Turns `gradient`, holding the unnormalised repulsion sum_j w_ij^2 (y_i - y_j), into the full
- * gradient given the normalisation Z, adding the attraction over the sparse P. Returns
- * KL(exaggeration * P || w / Z) when `computeError`, else NaN. Shared with Barnes-Hut.
+ * Writes the attraction on point i, sum_j exaggeration p_ij w_ij (y_i - y_j) over its stored
+ * entries, to out[2i], out[2i + 1]. Shared with Barnes-Hut.
  */
-export function finishGradient(
+export function attractionAt(
   embedding: Float64Array,
-  gradient: Float64Array,
-  indptr: Int32Array,
-  indices: Int32Array,
-  values: Float64Array,
-  n: number,
-  z: number,
+  affinities: SparseAffinities,
   exaggeration: number,
-  computeError: boolean,
-): number {
+  i: number,
+  out: Float64Array,
+): void {
+  const { indptr, indices, values } = affinities;
+  const xi = embedding[2 * i];
+  const yi = embedding[2 * i + 1];
+  let attractionX = 0;
+  let attractionY = 0;
+  for (let t = indptr[i]; t < indptr[i + 1]; t++) {
+    const j = indices[t];
+    const dx = xi - embedding[2 * j];
+    const dy = yi - embedding[2 * j + 1];
+    const w = 1 / (1 + dx * dx + dy * dy);
+    const p = values[t] * exaggeration;
+    attractionX += p * w * dx;
+    attractionY += p * w * dy;
+  }
+  out[2 * i] = attractionX;
+  out[2 * i + 1] = attractionY;
+}
+
+/**
+ * Turns `gradient`, holding the unnormalised repulsion sum_j w_ij^2 (y_i - y_j), into the full
+ * gradient given the normalisation Z and the attraction. Shared with Barnes-Hut.
+ */
+export function combineGradient(gradient: Float64Array, attraction: Float64Array, z: number): void {
   const repulsionScale = -GRADIENT_FACTOR / z;
+  for (let t = 0; t < gradient.length; t++) gradient[t] = gradient[t] * repulsionScale + GRADIENT_FACTOR * attraction[t];
+}
+
+/** KL(exaggeration * P || w / Z), scikit-learn's progress measure (q floored at epsilon). */
+export function exaggeratedKl(embedding: Float64Array, affinities: SparseAffinities, z: number, exaggeration: number): number {
+  const { n, indptr, indices, values } = affinities;
   let kl = 0;
   for (let i = 0; i < n; i++) {
-    const xi = embedding[2 * i];
-    const yi = embedding[2 * i + 1];
-    let attractionX = 0;
-    let attractionY = 0;
     for (let t = indptr[i]; t < indptr[i + 1]; t++) {
-      const j = indices[t];
-      const dx = xi - embedding[2 * j];
-      const dy = yi - embedding[2 * j + 1];
-      const w = 1 / (1 + dx * dx + dy * dy);
       const p = values[t] * exaggeration;
-      attractionX += p * w * dx;
-      attractionY += p * w * dy;
-      if (computeError && p > 0) kl += p * Math.log(p / Math.max(w / z, Number.EPSILON));
+      if (!(p > 0)) continue;
+      const j = indices[t];
+      const dx = embedding[2 * i] - embedding[2 * j];
+      const dy = embedding[2 * i + 1] - embedding[2 * j + 1];
+      const w = 1 / (1 + dx * dx + dy * dy);
+      kl += p * Math.log(p / Math.max(w / z, Number.EPSILON));
     }
-    gradient[2 * i] = gradient[2 * i] * repulsionScale + GRADIENT_FACTOR * attractionX;
-    gradient[2 * i + 1] = gradient[2 * i + 1] * repulsionScale + GRADIENT_FACTOR * attractionY;
   }
-  return computeError ? kl : Number.NaN;
+  return kl;
 }

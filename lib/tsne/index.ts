@@ -5,12 +5,14 @@
  */
 import { InputError } from '../errors.js';
 import { jointProbabilities } from './affinity.js';
-import { barnesHutObjective } from './barnesHut.js';
+import { barnesHutObjective, type TeamObjective } from './barnesHut.js';
 import { exactObjective } from './gradient.js';
 import { exactKlDivergence } from './kl.js';
 import { exactNeighbors } from './neighbors.js';
-import { gradientDescent, newWorkspace } from './optimizer.js';
+import { type CheckHandler, type DescentStage, gradientDescent, newWorkspace } from './optimizer.js';
 import { pcaInitialization } from './pca.js';
+import type { TsneState } from './state.js';
+import { ThreadTeam } from './team.js';
 
 export interface TsneOptions {
   /** Default 30. Must be positive and less than the number of samples (scikit-learn's rule). */
@@ -19,7 +21,10 @@ export interface TsneOptions {
   earlyExaggeration?: number;
   /** Total iterations, default 1000, at least 250 (scikit-learn's bounds). */
   maxIter?: number;
-  /** Seed of the PCA's random start; same seed, bit-identical output. Default 0. */
+  /**
+   * Seed of the PCA's random start (and of the second initial coordinate where the data has no
+   * second axis); same seed, bit-identical output. Default 0.
+   */
   seed?: number;
   /** Called every 50 iterations with the number done; keep it cheap (heartbeats). */
   onProgress?: (iteration: number) => void;
@@ -30,6 +35,17 @@ export interface TsneOptions {
    * below BARNES_HUT_FROM samples, where it is the faster of the two.
    */
   method?: 'auto' | 'exact' | 'barnes_hut';
+  /**
+   * Threads that share the kNN search and the Barnes-Hut gradients (the caller's and helpers);
+   * default 1. The result is bit-identical whatever the number.
+   */
+  threads?: number;
+  /** A state saved by `onCheckpoint` of a run on the same input and options: go on from there. */
+  resumeFrom?: TsneState;
+  /** Called with the optimiser's state every `checkpointEvery` iterations (a copy: keep it). */
+  onCheckpoint?: (state: TsneState) => void | Promise<void>;
+  /** Iterations between checkpoints, a multiple of 50; default 100. */
+  checkpointEvery?: number;
 }
 
 export interface TsneResult {
@@ -41,8 +57,12 @@ export interface TsneResult {
   iterations: number;
 }
 
-/** Sample count from which 'auto' uses Barnes-Hut (measured crossover, see bench/tsne.ts). */
-export const BARNES_HUT_FROM = 1000;
+/**
+ * Sample count from which 'auto' uses Barnes-Hut: where its gradient became the faster one, on
+ * 2-D embeddings of clustered data (per gradient, 1 thread: n = 500 both 0.42 ms; 750: exact
+ * 1.06, Barnes-Hut 0.73; 1000: 1.45 vs 1.16; 2000: 5.5 vs 2.9).
+ */
+export const BARNES_HUT_FROM = 750;
 /** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
 const EXPLORATION_ITERATIONS = 250;
 const EXPLORATION_MOMENTUM = 0.5;
@@ -51,12 +71,7 @@ const FINAL_MOMENTUM = 0.8;
 const ITERATIONS_WITHOUT_PROGRESS = 300;
 
 /** Embeds the n rows of `features` (n x d, row-major float32) in two dimensions. */
-export async function runTsne(
-  features: Float32Array,
-  n: number,
-  d: number,
-  options: TsneOptions = {},
-): Promise<TsneResult> {
+export async function runTsne(features: Float32Array, n: number, d: number, options: TsneOptions = {}): Promise<TsneResult> {
   const source = options.source ?? 'features';
   const perplexity = options.perplexity ?? 30;
   const earlyExaggeration = options.earlyExaggeration ?? 12;
@@ -64,54 +79,95 @@ export async function runTsne(
   const seed = options.seed ?? 0;
   validate(features, n, d, perplexity, earlyExaggeration, maxIter, source);
 
-  const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
-  const affinities = jointProbabilities(exactNeighbors(features, n, d, k), n, perplexity);
-  const embedding = pcaInitialization(features, n, d, seed);
-  const method = options.method ?? 'auto';
-  const barnesHut = method === 'barnes_hut' || (method === 'auto' && n >= BARNES_HUT_FROM);
-  const objective = barnesHut ? barnesHutObjective(affinities) : exactObjective(affinities);
-  const learningRate = Math.max(n / earlyExaggeration / 4, 50);
-  const workspace = newWorkspace(n);
-  const onCheck = async (iteration: number): Promise<void> => {
-    options.onProgress?.(iteration);
-    // Let the event loop run (heartbeats, cancellation) between blocks of iterations.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  };
+  const checkpointEvery = options.checkpointEvery ?? 100;
+  if (!(Number.isInteger(checkpointEvery / 50) && checkpointEvery > 0)) {
+    throw new RangeError(`checkpointEvery must be a positive multiple of 50, got ${checkpointEvery}`);
+  }
+  const resume = options.resumeFrom;
+  if (resume && resume.embedding.length !== 2 * n)
+    throw new RangeError(`the saved state is for ${resume.embedding.length / 2} samples, not ${n}`);
 
-  const exploration = await gradientDescent(
-    objective,
-    embedding,
-    {
-      startIteration: 0,
-      maxIter: EXPLORATION_ITERATIONS,
-      momentum: EXPLORATION_MOMENTUM,
-      learningRate,
-      exaggeration: earlyExaggeration,
-      iterationsWithoutProgress: EXPLORATION_ITERATIONS,
-    },
-    workspace,
-    onCheck,
-  );
-  const final = await gradientDescent(
-    objective,
-    embedding,
-    {
-      startIteration: exploration.lastIteration + 1,
-      maxIter,
-      momentum: FINAL_MOMENTUM,
-      learningRate,
-      exaggeration: 1,
-      iterationsWithoutProgress: ITERATIONS_WITHOUT_PROGRESS,
-    },
-    workspace,
-    onCheck,
-  );
+  const team = (options.threads ?? 1) > 1 ? ThreadTeam.start(options.threads ?? 1) : undefined;
+  let gradient: TeamObjective | undefined;
+  try {
+    const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
+    const affinities = jointProbabilities(await exactNeighbors(features, n, d, k, team), n, perplexity);
+    const embedding = resume ? Float64Array.from(resume.embedding) : await pcaInitialization(features, n, d, seed, team);
+    const method = options.method ?? 'auto';
+    const barnesHut = method === 'barnes_hut' || (method === 'auto' && n >= BARNES_HUT_FROM);
+    gradient = barnesHut ? barnesHutObjective(affinities, team) : { objective: exactObjective(affinities), release: () => {} };
+    const learningRate = Math.max(n / earlyExaggeration / 4, 50);
+    const workspace = newWorkspace(n);
+    if (resume) {
+      workspace.update.set(resume.update);
+      workspace.gains.set(resume.gains);
+    }
+    const onCheck =
+      (stage: 0 | 1): CheckHandler =>
+      async (iteration, progress) => {
+        options.onProgress?.(iteration);
+        if (progress && options.onCheckpoint && iteration % checkpointEvery === 0) {
+          await options.onCheckpoint({
+            stage,
+            iteration,
+            ...progress,
+            embedding: embedding.slice(),
+            update: workspace.update.slice(),
+            gains: workspace.gains.slice(),
+          });
+        }
+        // Let the event loop run (heartbeats, cancellation) between blocks of iterations.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      };
+    const resumed = (stage: 0 | 1): Pick<DescentStage, 'startIteration' | 'resume'> | undefined =>
+      resume?.stage === stage
+        ? { startIteration: resume.iteration, resume: { bestError: resume.bestError, bestIteration: resume.bestIteration } }
+        : undefined;
 
-  return {
-    embedding,
-    klDivergence: exactKlDivergence(affinities, embedding),
-    iterations: final.lastIteration + 1,
-  };
+    let finalStart = resumed(1)?.startIteration;
+    if (finalStart === undefined) {
+      const exploration = await gradientDescent(
+        gradient.objective,
+        embedding,
+        {
+          startIteration: 0,
+          maxIter: EXPLORATION_ITERATIONS,
+          momentum: EXPLORATION_MOMENTUM,
+          learningRate,
+          exaggeration: earlyExaggeration,
+          iterationsWithoutProgress: EXPLORATION_ITERATIONS,
+          ...resumed(0),
+        },
+        workspace,
+        onCheck(0),
+      );
+      finalStart = exploration.lastIteration + 1;
+    }
+    const final = await gradientDescent(
+      gradient.objective,
+      embedding,
+      {
+        startIteration: finalStart,
+        maxIter,
+        momentum: FINAL_MOMENTUM,
+        learningRate,
+        exaggeration: 1,
+        iterationsWithoutProgress: ITERATIONS_WITHOUT_PROGRESS,
+        ...resumed(1),
+      },
+      workspace,
+      onCheck(1),
+    );
+
+    return {
+      embedding,
+      klDivergence: exactKlDivergence(affinities, embedding),
+      iterations: final.lastIteration + 1,
+    };
+  } finally {
+    gradient?.release();
+    await team?.close();
+  }
 }
 
 function validate(

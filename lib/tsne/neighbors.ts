@@ -1,8 +1,14 @@
 /**
  * Exact k nearest neighbours under the Euclidean distance, the input of t-SNE's affinities.
- * Each pair is measured once (tiles of rows against tiles of columns, so that both tiles stay in
- * cache) and offered to both points' bounded max-heaps; no n x n matrix is ever held.
+ * A WebAssembly SIMD kernel (knnKernel.ts) ranks every pair by |a|^2 + |b|^2 - 2 a.b in f32,
+ * split across the threads of a team, each pair measured once and offered to both points' bounded
+ * heaps, so no n x n matrix is ever held. The shares' candidates are then merged and made exact:
+ * the distances that can matter are recomputed from coordinate differences in float64, and a point
+ * whose k-th exact distance is not provably below every rejected candidate (given the f32 error
+ * bound) is scanned in full. The result is therefore the same whatever the thread count or tiling.
  */
+import { type Candidates, type ClaimedCandidates, paddedDimension, searchClaimedCandidates, tilePairCount } from './knnKernel.js';
+import type { ThreadTeam } from './team.js';
 
 export interface Neighbors {
   /** Number of neighbours per point. */
@@ -13,35 +19,103 @@ export interface Neighbors {
   sqDistances: Float64Array;
 }
 
-/** Rows per tile: two tiles of 768-D float32 rows (2 x 64 x 3 KiB) fit in L2 cache. */
-const TILE = 64;
+/** Candidates kept per point beyond k, so that the exactness check rarely fails. */
+const CANDIDATE_SLACK = 8;
+const F32_UNIT_ROUNDOFF = 2 ** -24;
 
 /**
  * The k nearest neighbours of each of the n rows of `features` (n x d, row-major), nearest
- * first. Ties in distance go to the smaller index, so the result does not depend on tiling.
+ * first, ties in distance to the smaller index. The kernel work is split over `team`'s threads.
  */
-export function exactNeighbors(features: Float32Array, n: number, d: number, k: number): Neighbors {
+export async function exactNeighbors(features: Float32Array, n: number, d: number, k: number, team?: ThreadTeam): Promise<Neighbors> {
+  const capacity = Math.min(n - 1, k + CANDIDATE_SLACK);
+  // Distances do not change under translation, but the kernel's f32 error grows with the norms:
+  // centred rows (features often share a large offset) keep it small.
+  const centred = centredRows(features, n, d);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const helpers: Promise<ClaimedCandidates>[] = [];
+  for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) {
+    helpers.push(team!.call<ClaimedCandidates>(helper, { kind: 'candidates', features: centred, n, d, capacity, next }));
+  }
+  const own = searchClaimedCandidates(centred, n, d, capacity, next);
+  const shares = [own.candidates];
+  // Helpers still starting when the last pair was claimed have nothing to add: do not wait for them.
+  if (own.pairsSearched < tilePairCount(n)) for (const helper of await Promise.all(helpers)) shares.push(helper.candidates);
+  return neighborsFromCandidates(features, centred, n, d, k, shares);
+}
+
+function centredRows(features: Float32Array, n: number, d: number): Float32Array {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a] += features[i * d + a];
+  for (let a = 0; a < d; a++) mean[a] /= n;
+  const centred = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) centred[i * d + a] = features[i * d + a] - mean[a];
+  return centred;
+}
+
+/**
+ * The exact k nearest neighbours from the kernel's candidate shares (on the `centred` rows),
+ * which together offered every pair once. An approximate distance is within `errorBound` of the
+ * exact one: f32 rounding of the norms and dot products (about d / 4 + 4 roundings on each) and of
+ * the centring (at most 4 roundings' worth, relative to the norms), doubled for safety.
+ */
+function neighborsFromCandidates(
+  features: Float32Array,
+  centred: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  shares: Candidates[],
+): Neighbors {
+  const norms = new Float64Array(n);
+  let largestNorm = 0;
+  for (let i = 0; i < n; i++) {
+    norms[i] = squaredDistanceToOrigin(centred, i * d, d);
+    largestNorm = Math.max(largestNorm, norms[i]);
+  }
+  const roundings = paddedDimension(d) / 4 + 4;
+  const relativeError = 2 * (2 * roundings + 8) * F32_UNIT_ROUNDOFF;
+
   const heapDistance = new Float64Array(n * k);
   const heapIndex = new Int32Array(n * k);
   const heapSize = new Int32Array(n);
-
-  for (let rowStart = 0; rowStart < n; rowStart += TILE) {
-    const rowEnd = Math.min(rowStart + TILE, n);
-    for (let columnStart = rowStart; columnStart < n; columnStart += TILE) {
-      const columnEnd = Math.min(columnStart + TILE, n);
-      for (let i = rowStart; i < rowEnd; i++) {
-        const offsetI = i * d;
-        for (let j = Math.max(columnStart, i + 1); j < columnEnd; j++) {
-          const distance = squaredDistance(features, offsetI, j * d, d);
-          offer(heapDistance, heapIndex, heapSize, k, i, distance, j);
-          offer(heapDistance, heapIndex, heapSize, k, j, distance, i);
-        }
+  const approximate = new Float32Array(shares.reduce((sum, share) => sum + share.capacity, 0));
+  for (let i = 0; i < n; i++) {
+    const errorBound = relativeError * (norms[i] + largestNorm) * 1.01;
+    // The nearest rejected pair of any share is at least this far (approximately).
+    let rejectedFrom = Number.POSITIVE_INFINITY;
+    let count = 0;
+    for (const share of shares) {
+      const size = share.size[i];
+      if (size === share.capacity) rejectedFrom = Math.min(rejectedFrom, share.distance[i * share.capacity]);
+      approximate.set(share.distance.subarray(i * share.capacity, i * share.capacity + size), count);
+      count += size;
+    }
+    const sorted = approximate.subarray(0, count).sort();
+    const kthApproximate = sorted[k - 1];
+    // Exact distances of every candidate that could be among the k nearest.
+    for (const share of shares) {
+      for (let t = i * share.capacity; t < i * share.capacity + share.size[i]; t++) {
+        if (share.distance[t] > kthApproximate + 2 * errorBound) continue;
+        const j = share.index[t];
+        offer(heapDistance, heapIndex, heapSize, k, i, squaredDistance(features, i * d, j * d, d), j);
       }
     }
+    if (!(heapDistance[i * k] < rejectedFrom - errorBound)) {
+      // A rejected pair might be nearer than the k-th: scan every point exactly.
+      heapSize[i] = 0;
+      for (let j = 0; j < n; j++)
+        if (j !== i) offer(heapDistance, heapIndex, heapSize, k, i, squaredDistance(features, i * d, j * d, d), j);
+    }
+    sortHeap(heapDistance, heapIndex, i * k, k);
   }
-
-  for (let i = 0; i < n; i++) sortHeap(heapDistance, heapIndex, i * k, k);
   return { k, indices: heapIndex, sqDistances: heapDistance };
+}
+
+function squaredDistanceToOrigin(features: Float32Array, offset: number, d: number): number {
+  let sum = 0;
+  for (let a = 0; a < d; a++) sum += features[offset + a] * features[offset + a];
+  return sum;
 }
 
 function squaredDistance(features: Float32Array, offsetA: number, offsetB: number, d: number): number {

@@ -16,6 +16,17 @@ export interface DescentStage {
   /** Factor on P (early exaggeration), 1 for the plain objective. */
   exaggeration: number;
   iterationsWithoutProgress: number;
+  /**
+   * Continue a stage from a checkpoint instead of starting it: the workspace's update and gains
+   * are kept (not reset), and the progress so far is this.
+   */
+  resume?: DescentProgress;
+}
+
+/** The stopping rule's memory: the best objective seen so far and its iteration. */
+export interface DescentProgress {
+  bestError: number;
+  bestIteration: number;
 }
 
 /** Buffers the descent reuses (each 2n long), so that no iteration allocates. */
@@ -41,24 +52,33 @@ export function newWorkspace(n: number): DescentWorkspace {
 }
 
 /**
+ * Awaited at every check with the number of iterations done; `progress` is given when the stage
+ * goes on (the state after this iteration can be resumed from), absent when it stops here.
+ */
+export type CheckHandler = (iterationsDone: number, progress?: DescentProgress) => void | Promise<void>;
+
+/**
  * Runs one stage on `embedding` in place. As in scikit-learn, the update and gains restart (0
- * and 1) at each stage. `onCheck` is awaited at every check, with the number of iterations done.
+ * and 1) at each stage, unless the stage resumes from a checkpoint.
  */
 export async function gradientDescent(
   objective: Objective,
   embedding: Float64Array,
   stage: DescentStage,
   workspace: DescentWorkspace,
-  onCheck?: (iterationsDone: number) => void | Promise<void>,
+  onCheck?: CheckHandler,
 ): Promise<DescentOutcome> {
   const { gradient, update, gains } = workspace;
   const { momentum, learningRate, exaggeration, maxIter } = stage;
-  update.fill(0);
-  gains.fill(1);
+  if (!stage.resume) {
+    update.fill(0);
+    gains.fill(1);
+  }
   let error = Number.MAX_VALUE;
-  let bestError = Number.MAX_VALUE;
-  let bestIteration = stage.startIteration;
-  let lastIteration = stage.startIteration;
+  let bestError = stage.resume?.bestError ?? Number.MAX_VALUE;
+  let bestIteration = stage.resume?.bestIteration ?? stage.startIteration;
+  // A stage resumed at its very end runs no iteration: its last one is the one before.
+  let lastIteration = stage.startIteration - 1;
   for (let iteration = stage.startIteration; iteration < maxIter; iteration++) {
     lastIteration = iteration;
     const check = (iteration + 1) % CHECK_EVERY === 0;
@@ -76,14 +96,16 @@ export async function gradientDescent(
     }
 
     if (check) {
-      if (onCheck) await onCheck(iteration + 1);
+      let stop = false;
       if (error < bestError) {
         bestError = error;
         bestIteration = iteration;
       } else if (iteration - bestIteration > stage.iterationsWithoutProgress) {
-        break;
+        stop = true;
       }
-      if (Math.sqrt(squaredNorm) <= MIN_GRADIENT_NORM) break;
+      if (Math.sqrt(squaredNorm) <= MIN_GRADIENT_NORM) stop = true;
+      if (onCheck) await onCheck(iteration + 1, stop ? undefined : { bestError, bestIteration });
+      if (stop) break;
     }
   }
   return { lastIteration, error };

@@ -9,23 +9,37 @@
  * Rayleigh-Ritz steps, run to convergence, which gives the same axes.
  */
 import { SeededRandom } from './random.js';
+import { awaitClaims, type ThreadTeam, workOnClaims } from './team.js';
 
 const INIT_STD = 1e-4;
+/** A second coordinate with less spread than this times the first one's counts as missing. */
+const DEGENERATE_RATIO = 1e-6;
 const MAX_SUBSPACE_ITERATIONS = 3_000;
 /** Converged when each Ritz pair's residual is below this, relative to the top eigenvalue. */
 const RESIDUAL_TOLERANCE = 1e-11;
 /** Block size; the axes converge at rate (lambda_(block+1) / lambda_2) per iteration. */
 const MAX_BLOCK = 16;
 
-/** The initial embedding (n x 2, row-major) for `features` (n x d, row-major). */
-export function pcaInitialization(features: Float32Array, n: number, d: number, seed: number): Float64Array {
+/**
+ * The initial embedding (n x 2, row-major) for `features` (n x d, row-major). `seed` starts the
+ * subspace iteration (and the second coordinate, where the data has no second axis). The
+ * covariance (or Gram) products are shared among `team`'s threads; the result does not depend on
+ * their number.
+ */
+export async function pcaInitialization(
+  features: Float32Array,
+  n: number,
+  d: number,
+  seed: number,
+  team?: ThreadTeam,
+): Promise<Float64Array> {
   const centred = new Float64Array(n * d);
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a] += features[i * d + a];
   for (let a = 0; a < d; a++) mean[a] /= n;
   for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) centred[i * d + a] = features[i * d + a] - mean[a];
 
-  const axes = principalAxes(centred, n, d, 2, seed);
+  const axes = await principalAxes(centred, n, d, 2, seed, team);
   const embedding = new Float64Array(2 * n);
   for (let c = 0; c < 2; c++) {
     for (let i = 0; i < n; i++) {
@@ -35,33 +49,54 @@ export function pcaInitialization(features: Float32Array, n: number, d: number, 
     }
   }
 
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += embedding[2 * i];
-  const firstMean = sum / n;
-  let squares = 0;
-  for (let i = 0; i < n; i++) squares += (embedding[2 * i] - firstMean) ** 2;
-  const firstStd = Math.sqrt(squares / n);
+  const firstStd = columnStd(embedding, n, 0);
   // Identical points have no principal axis: leave them all at the origin rather than divide by 0.
-  if (firstStd === 0) embedding.fill(0);
-  else for (let t = 0; t < 2 * n; t++) embedding[t] = (embedding[t] / firstStd) * INIT_STD;
+  if (firstStd === 0) return embedding.fill(0);
+  for (let t = 0; t < 2 * n; t++) embedding[t] = (embedding[t] / firstStd) * INIT_STD;
+  if (columnStd(embedding, n, 1) < DEGENERATE_RATIO * INIT_STD) {
+    // No second axis (d = 1, where scikit-learn's PCA refuses, or collinear points): a line would
+    // stay a line, since the gradient has no component across it. Start the second coordinate
+    // from scikit-learn's random initialisation instead: seeded N(0, 1e-4^2).
+    const random = new SeededRandom(seed);
+    for (let i = 0; i < n; i++) embedding[2 * i + 1] = INIT_STD * random.nextGaussian();
+  }
   return embedding;
+}
+
+function columnStd(embedding: Float64Array, n: number, column: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += embedding[2 * i + column];
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (embedding[2 * i + column] - mean) ** 2;
+  return Math.sqrt(squares / n);
 }
 
 /**
  * The top `count` principal axes (count x d, row-major, unit length, svd_flip signs) of the
- * centred n x d matrix.
+ * centred n x d matrix; an axis the data lacks (rank too low) is zero.
  */
-function principalAxes(centred: Float64Array, n: number, d: number, count: number, seed: number): Float64Array {
+async function principalAxes(
+  centred: Float64Array,
+  n: number,
+  d: number,
+  count: number,
+  seed: number,
+  team: ThreadTeam | undefined,
+): Promise<Float64Array> {
   const useGram = n < d;
   // Rows of `factor` (m x length) give the small symmetric matrix S = factor factor^T.
   const m = useGram ? n : d;
   const length = useGram ? d : n;
-  const factor = useGram ? centred : transpose(centred, n, d);
-  const gram = rowProducts(factor, m, length);
+  const helpers = (team?.size ?? 1) > 1;
+  const factor = useGram ? shareable(centred, helpers) : transpose(centred, n, d, helpers);
+  const gram = await rowProducts(factor, m, length, team);
 
-  const eigenvectors = topEigenvectors(gram, m, count, seed); // count x m
+  // With fewer than `count` dimensions (d = 1) the missing axes stay zero.
+  const available = Math.min(count, m);
+  const eigenvectors = topEigenvectors(gram, m, available, seed); // available x m
   const axes = new Float64Array(count * d);
-  for (let c = 0; c < count; c++) {
+  for (let c = 0; c < available; c++) {
     if (useGram) {
       // The axis is centred^T u, normalised.
       let norm = 0;
@@ -84,20 +119,56 @@ function principalAxes(centred: Float64Array, n: number, d: number, count: numbe
   return axes;
 }
 
-function transpose(matrix: Float64Array, rows: number, columns: number): Float64Array {
-  const result = new Float64Array(rows * columns);
+/** The transpose, on a SharedArrayBuffer when `shared`. */
+function transpose(matrix: Float64Array, rows: number, columns: number, shared: boolean): Float64Array {
+  const result = float64Array(rows * columns, shared);
   for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) result[c * rows + r] = matrix[r * columns + c];
   return result;
 }
 
+/** `matrix` itself, or a copy on a SharedArrayBuffer when helper threads must read it. */
+function shareable(matrix: Float64Array, shared: boolean): Float64Array {
+  if (!shared) return matrix;
+  const copy = float64Array(matrix.length, true);
+  copy.set(matrix);
+  return copy;
+}
+
+function float64Array(length: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
+}
+
+/** Rows per unit of work: the kernel's four rows. */
+const ROW_BLOCK = 4;
+
+/** Units of work of the row products of an m-row matrix (see rowProductsBlock). */
+export function rowProductUnits(m: number): number {
+  return Math.ceil(m / ROW_BLOCK);
+}
+
 /**
- * The m x m matrix of dot products between the rows of `rows` (m x length, row-major). Four rows
+ * The m x m matrix of dot products between the rows of `rows` (m x length, row-major), blocks of
+ * rows claimed by `team`'s threads (each entry is computed by one thread, the same way whichever).
+ */
+async function rowProducts(rows: Float64Array, m: number, length: number, team: ThreadTeam | undefined): Promise<Float64Array> {
+  const helpers = (team?.size ?? 1) - 1;
+  const products = float64Array(m * m, helpers > 0);
+  const counter = new Int32Array(new SharedArrayBuffer(8));
+  const units = rowProductUnits(m);
+  // Helpers that start after the last block was claimed just return.
+  for (let helper = 0; helper < helpers; helper++) void team!.call(helper, { kind: 'rowProducts', rows, m, length, products, counter });
+  workOnClaims(counter, units, (block) => rowProductsBlock(rows, m, length, block, products));
+  awaitClaims(counter, units);
+  return products;
+}
+
+/**
+ * Rows block * 4 .. block * 4 + 3 of the products (and, by symmetry, those columns): four rows
  * at a time share each load of the other row, which quarters the memory traffic.
  */
-function rowProducts(rows: Float64Array, m: number, length: number): Float64Array {
-  const products = new Float64Array(m * m);
-  let r = 0;
-  for (; r + 3 < m; r += 4) {
+export function rowProductsBlock(rows: Float64Array, m: number, length: number, block: number, products: Float64Array): void {
+  const r = block * ROW_BLOCK;
+  if (r + 3 < m) {
     const o0 = r * length;
     const o1 = o0 + length;
     const o2 = o1 + length;
@@ -120,15 +191,15 @@ function rowProducts(rows: Float64Array, m: number, length: number): Float64Arra
       products[(r + 2) * m + c] = products[c * m + r + 2] = d2;
       products[(r + 3) * m + c] = products[c * m + r + 3] = d3;
     }
+    return;
   }
-  for (; r < m; r++) {
-    for (let c = r; c < m; c++) {
+  for (let row = r; row < m; row++) {
+    for (let c = row; c < m; c++) {
       let dot = 0;
-      for (let t = 0; t < length; t++) dot += rows[r * length + t] * rows[c * length + t];
-      products[r * m + c] = products[c * m + r] = dot;
+      for (let t = 0; t < length; t++) dot += rows[row * length + t] * rows[c * length + t];
+      products[row * m + c] = products[c * m + row] = dot;
     }
   }
-  return products;
 }
 
 /**

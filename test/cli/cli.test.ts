@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/arrowTensors.js';
-import { FIXTURES, MODEL, TRAIN, temporaryDir } from '../helpers/fixtures.js';
+import { FIXTURES, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';
 
 const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
@@ -107,14 +107,20 @@ describe('sls run', () => {
       SLS_CPU_QUEUE: 'cli-cpu',
       SLS_GPU_QUEUE: 'cli-gpu',
     };
-    const result = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '0', '--out', out], environment);
+    const result = await sls(
+      ['run', '--model', MODEL, '--data', TRAIN, '--eval-data', TEST_SPLIT, '--alpha', '0.3', '--seed', '0', '--out', out],
+      environment,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(report.scores).toHaveLength(6);
     expect(report.keptBlocks).toBeGreaterThanOrEqual(1);
     expect(report.threshold).toBeCloseTo(0.3 * report.scores[5], 12);
-    expect(report.checkpoint).toMatch(/model\.onnx$/);
+    expect(report.checkpoint).toMatch(/checkpoints\/[0-9a-f]{24}\.onnx$/);
     expect(result.stdout).toContain(`keep ${report.keptBlocks} of 6 blocks`);
+    const { accuracy } = report.checkpoints[0];
+    expect(accuracy.rows).toBe(797);
+    expect(result.stdout).toContain(`(c) pruned, refit head         ${(100 * accuracy.prunedRefitHead).toFixed(1)}%`);
   });
 });

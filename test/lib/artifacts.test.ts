@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { artifactKey, contentDigest, exists } from '../../lib/artifacts.js';
 import { publishDirectory, writeFileAtomic } from '../../lib/atomicWrite.js';
-import { temporaryDir } from '../helpers/fixtures.js';
+import { modelDigest } from '../../lib/onnx/model.js';
+import { FIXTURES, MODEL, temporaryDir } from '../helpers/fixtures.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -82,5 +83,20 @@ describe('atomic writes', () => {
     await publishDirectory(target, async (temporary) => writeFileSync(join(temporary, 'x'), 'second'));
     expect(readFileSync(join(target, 'x'), 'utf8')).toBe('first');
     expect(readdirSync(join(target, '..'))).toEqual(['features']);
+  });
+});
+
+describe('modelDigest', () => {
+  it("is the file's digest for a self-contained model, and sees a change in external weights", async () => {
+    expect(await modelDigest(MODEL)).toBe(await contentDigest(MODEL));
+    const dir = temporaryDir();
+    const source = join(FIXTURES, 'exports/hf-classifier-adapter-dynamo');
+    for (const file of ['model.onnx', 'model.onnx.data']) writeFileSync(join(dir, file), readFileSync(join(source, file)));
+    const before = await modelDigest(join(dir, 'model.onnx'));
+    expect(before).not.toBe(await contentDigest(join(dir, 'model.onnx')));
+    const weights = readFileSync(join(dir, 'model.onnx.data'));
+    weights[weights.length - 1] ^= 1;
+    writeFileSync(join(dir, 'model.onnx.data'), weights);
+    expect(await modelDigest(join(dir, 'model.onnx'))).not.toBe(before);
   });
 });

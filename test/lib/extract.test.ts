@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFeatures, writeFeatures } from '../../lib/arrowTensors.js';
 import { InputError } from '../../lib/errors.js';
-import { type ExtractSummary, extractFeatures, layerFileName } from '../../lib/extract.js';
+import { batchSizeForMemory, type ExtractSummary, extractFeatures, layerFileName, MAX_AUTO_BATCH } from '../../lib/extract.js';
 import {
   FOLDER,
   IMAGES,
@@ -84,6 +84,16 @@ describe('extractFeatures on the fixture ViT', () => {
     await extractFeatures(MODEL, IMAGES, shifted, { mean: '0,0,0', std: '1,1,1' });
     const top = await readFeatures(join(shifted, layerFileName(REFERENCE.blocks)));
     expect(maxAbsDiff(top.values.subarray(0, top.dim), torchCls(REFERENCE.blocks, 0))).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('batchSizeForMemory', () => {
+  it('keeps three times the outputs of a batch within a quarter of free memory, within 1..MAX_AUTO_BATCH', () => {
+    // ViT-B/16: 12 blocks x 197 tokens x 768 x 4 bytes = 7,262,208 bytes an image.
+    const vitB = 12 * 197 * 768 * 4;
+    expect(batchSizeForMemory(vitB, 1e9)).toBe(11); // floor(2.5e8 / 21,786,624)
+    expect(batchSizeForMemory(vitB, 64e9)).toBe(MAX_AUTO_BATCH);
+    expect(batchSizeForMemory(vitB, 1e6)).toBe(1);
   });
 });
 

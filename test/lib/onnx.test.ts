@@ -14,6 +14,7 @@ import {
   loadModel,
   type ModelProto,
   modelMetadata,
+  onnx,
 } from '../../lib/onnx/model.js';
 import { exposeTensors, parameterCount, truncateBlocks } from '../../lib/onnx/surgery.js';
 import { MODEL, maxAbsDiff, NO_BLOCKS_MODEL, REFERENCE, TRAIN, temporaryDir } from '../helpers/fixtures.js';
@@ -74,6 +75,28 @@ describe('block discovery', () => {
       for (let row = 0; row < rows; row++) cls.set(values.subarray(row * tokens * dim, row * tokens * dim + dim), row * dim);
       expect(maxAbsDiff(cls, REFERENCE.cls[index])).toBeLessThan(1e-4);
     });
+  });
+
+  it("reads the dynamo exporter's module paths from node metadata, and takes nodes without any as no evidence", () => {
+    // Block 0's output is out0; tail0, made after it inside block 0, is read only by a node the
+    // optimiser added without metadata: it must not pass for the block's output.
+    const scope = (path: string) => [{ key: 'namespace', value: `: Root/blocks: Sequential/${path}: Block/op: aten.op` }];
+    const node = (name: string, input: string[], output: string, metadataProps?: { key: string; value: string }[]) =>
+      onnx.NodeProto.create({ name, opType: 'Add', input, output: [output], metadataProps });
+    const model = onnx.ModelProto.create({
+      graph: onnx.GraphProto.create({
+        node: [
+          node('node_add_0', ['x', 'x'], 'inner0', scope('blocks.0.attn')),
+          node('node_add_1', ['inner0', 'x'], 'out0', scope('blocks.0')),
+          node('node_add_2', ['out0', 'out0'], 'tail0', scope('blocks.0')),
+          node('node_Identity_3', ['tail0', 'tail0'], 'probe'),
+          node('node_add_4', ['out0', 'out0'], 'out1', scope('blocks.1.mlp')),
+          node('node_add_5', ['out1', 'out1'], 'y', [{ key: 'namespace', value: ': Root/norm: LayerNorm/add: aten.add' }]),
+        ],
+        output: [{ name: 'y' }, { name: 'probe' }],
+      }),
+    });
+    expect(findBlocks(model, 'dynamo.onnx').blockOutputs).toEqual(['out0', 'out1']);
   });
 
   it('fails clearly on a model without blocks', async () => {

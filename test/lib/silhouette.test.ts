@@ -16,9 +16,7 @@ interface SilhouetteFixture {
   sls: { x: number[]; y: number[]; labels: number[]; scaled: number[]; sls: number };
 }
 
-const fixture: SilhouetteFixture = JSON.parse(
-  readFileSync(new URL('../fixtures/sklearn/silhouette.json', import.meta.url), 'utf8'),
-);
+const fixture: SilhouetteFixture = JSON.parse(readFileSync(new URL('../fixtures/sklearn/silhouette.json', import.meta.url), 'utf8'));
 
 describe('silhouetteScore', () => {
   for (const c of fixture.cases) {

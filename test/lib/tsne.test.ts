@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lib/errors.js';
 import { slsScore } from '../../lib/silhouette.js';
 import { conditionalProbabilities, jointProbabilities, type SparseAffinities } from '../../lib/tsne/affinity.js';
+import { barnesHutObjective, QuadTree, spatialOrder } from '../../lib/tsne/barnesHut.js';
 import { exactObjective } from '../../lib/tsne/gradient.js';
-import { runTsne } from '../../lib/tsne/index.js';
+import { BARNES_HUT_FROM, runTsne } from '../../lib/tsne/index.js';
 import { exactKlDivergence } from '../../lib/tsne/kl.js';
 import { exactNeighbors } from '../../lib/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../../lib/tsne/optimizer.js';
@@ -90,21 +91,21 @@ describe('SeededRandom', () => {
 });
 
 describe('exactNeighbors', () => {
-  it('finds the k nearest by squared distance, ties to the smaller index', () => {
+  it('finds the k nearest by squared distance, ties to the smaller index', async () => {
     // 1-D points 0, 1, 3, 7, 8, -1 (index 5).
     const features = Float32Array.from([0, 1, 3, 7, 8, -1]);
-    const { indices, sqDistances } = exactNeighbors(features, 6, 1, 2);
+    const { indices, sqDistances } = await exactNeighbors(features, 6, 1, 2);
     // Point 0 has 1 and 5 both at distance 1, point 1 has 2 and 5 both at 4: ties to the smaller index.
     expect(Array.from(indices)).toEqual([1, 5, 0, 2, 1, 0, 4, 2, 3, 2, 0, 1]);
     expect(Array.from(sqDistances)).toEqual([1, 1, 1, 4, 4, 9, 1, 16, 1, 25, 1, 4]);
   });
 
-  it('agrees across tile boundaries (n > 64) with a brute-force scan', () => {
+  it('agrees across tile boundaries (n > 64) with a brute-force scan', async () => {
     const { features } = blobs(50, 3, 4, 3);
     const n = 150;
     const d = 4;
     const k = 7;
-    const { indices, sqDistances } = exactNeighbors(features, n, d, k);
+    const { indices, sqDistances } = await exactNeighbors(features, n, d, k);
     for (const i of [0, 63, 64, 100, 149]) {
       const all: { j: number; distance: number }[] = [];
       for (let j = 0; j < n; j++) {
@@ -122,7 +123,11 @@ describe('exactNeighbors', () => {
 
 describe('affinities', () => {
   it('matches the perplexity: equal distances give a uniform row, entropy = log(perplexity)', () => {
-    const uniform = conditionalProbabilities({ k: 3, indices: Int32Array.from([1, 2, 3]), sqDistances: Float64Array.from([2, 2, 2]) }, 1, 3);
+    const uniform = conditionalProbabilities(
+      { k: 3, indices: Int32Array.from([1, 2, 3]), sqDistances: Float64Array.from([2, 2, 2]) },
+      1,
+      3,
+    );
     // Any precision gives 1/3 each; entropy log 3 = log(perplexity) at once.
     for (const p of uniform) expect(p).toBeCloseTo(1 / 3, 15);
 
@@ -136,9 +141,9 @@ describe('affinities', () => {
     expect(Math.log(row[0] / row[4]) / (16 - 1)).toBeCloseTo(beta, 10);
   });
 
-  it("equals scikit-learn's P (_joint_probabilities_nn) on clustered data", () => {
+  it("equals scikit-learn's P (_joint_probabilities_nn) on clustered data", async () => {
     const { n, d, features, P, PFromExactDistances } = clustered;
-    const ours = jointProbabilities(exactNeighbors(features, n, d, 91), n, 30);
+    const ours = jointProbabilities(await exactNeighbors(features, n, d, 91), n, 30);
     expect(Array.from(ours.indptr)).toEqual(Array.from(P.indptr));
     expect(Array.from(ours.indices)).toEqual(Array.from(P.indices));
     let maxFromExact = 0;
@@ -159,9 +164,9 @@ describe('affinities', () => {
 });
 
 describe('pcaInitialization', () => {
-  it("equals scikit-learn's PCA initialisation (svd_flip signs, first std 1e-4)", () => {
+  it("equals scikit-learn's PCA initialisation (svd_flip signs, first std 1e-4)", async () => {
     const { n, d, features, pcaInit, pcaInitFloat64 } = clustered;
-    const ours = pcaInitialization(features, n, d, 0);
+    const ours = await pcaInitialization(features, n, d, 0);
     let scale = 0;
     for (const v of pcaInitFloat64) scale = Math.max(scale, Math.abs(v));
     let fromFloat64 = 0;
@@ -175,7 +180,7 @@ describe('pcaInitialization', () => {
     expect(fromTsne / scale).toBeLessThan(1e-5);
   });
 
-  it('uses the Gram matrix when n < d (hand case)', () => {
+  it('uses the Gram matrix when n < d (hand case)', async () => {
     // 4 points in 6-D along two orthogonal directions with different spreads (hand case):
     // rows are +-3 e1 and +-1 e2; the first axis is e1, the second e2.
     const features = new Float32Array(24);
@@ -183,11 +188,22 @@ describe('pcaInitialization', () => {
     features[6] = -3;
     features[12 + 1] = 1;
     features[18 + 1] = -1;
-    const init = pcaInitialization(features, 4, 6, 5);
+    const init = await pcaInitialization(features, 4, 6, 5);
     // Scores on e1: 3, -3, 0, 0 (std sqrt(4.5)); on e2: 0, 0, 1, -1. Divided by sqrt(4.5), x 1e-4.
     const s = 1e-4 / Math.sqrt(4.5);
     const expected = [3 * s, 0, -3 * s, 0, 0, 1 * s, 0, -1 * s];
     for (let t = 0; t < 8; t++) expect(init[t]).toBeCloseTo(expected[t], 18);
+  });
+  it('starts the second coordinate at random (std 1e-4) when the points are collinear', async () => {
+    // Points t * (1, 2, 2) / 3 for t = 0..9: one axis, (1, 2, 2) / 3; scores t - 4.5, std sqrt(8.25).
+    const features = new Float32Array(30);
+    for (let t = 0; t < 10; t++) features.set([t / 3, (2 * t) / 3, (2 * t) / 3], 3 * t);
+    const init = await pcaInitialization(features, 10, 3, 9);
+    for (let t = 0; t < 10; t++) expect(init[2 * t]).toBeCloseTo(((t - 4.5) / Math.sqrt(8.25)) * 1e-4, 9);
+    let squares = 0;
+    for (let t = 0; t < 10; t++) squares += init[2 * t + 1] ** 2;
+    expect(Math.sqrt(squares / 10)).toBeGreaterThan(2e-5); // ~1e-4, from 10 Gaussian draws
+    expect(Math.sqrt(squares / 10)).toBeLessThan(3e-4);
   });
 });
 
@@ -214,7 +230,15 @@ describe('KL divergence and gradient', () => {
     const random = new SeededRandom(11);
     const n = 6;
     // A random symmetric P over some pairs, normalised to 1.
-    const pairs = [[0, 1], [0, 3], [1, 2], [2, 5], [3, 4], [4, 5], [1, 4]];
+    const pairs = [
+      [0, 1],
+      [0, 3],
+      [1, 2],
+      [2, 5],
+      [3, 4],
+      [4, 5],
+      [1, 4],
+    ];
     const dense = new Float64Array(n * n);
     for (const [i, j] of pairs) dense[i * n + j] = dense[j * n + i] = 0.1 + random.nextFloat();
     const total = dense.reduce((a, b) => a + b, 0);
@@ -266,6 +290,88 @@ describe('KL divergence and gradient', () => {
   });
 });
 
+describe('Barnes-Hut', () => {
+  it('summarises a far cell by its centre of mass (hand case)', () => {
+    // Unit-square corners and (10, 10). Root: [0, 10.01]^2 (upper bounds widened by 1e-3 x).
+    // For (10, 10) the root is opened (10.01^2 >= 0.25 * 2 * 7.6^2); the lower-left child, width
+    // 5.005, holds the 4 corners with centre of mass (0.5, 0.5) at squared distance 180.5, and
+    // 5.005^2 < 0.25 * 180.5, so it counts as 4 points there. The upper-right child is the point.
+    const embedding = Float64Array.from([0, 0, 1, 0, 0, 1, 1, 1, 10, 10]);
+    const tree = new QuadTree(5);
+    tree.build(embedding, 5, Int32Array.from([0, 1, 2, 3, 4]));
+    const out = new Float64Array(2);
+    const z = tree.repulsion(10, 10, 0.25, out, 0);
+    const w = 1 / (1 + 180.5);
+    expect(z).toBeCloseTo(4 * w, 15);
+    expect(out[0]).toBeCloseTo(4 * w * w * 9.5, 15);
+    expect(out[1]).toBeCloseTo(4 * w * w * 9.5, 15);
+    // From (0, 0) every other point is resolved: the exact sums.
+    const zOrigin = tree.repulsion(0, 0, 0.25, out, 0);
+    const wFar = 1 / (1 + 200);
+    expect(zOrigin).toBeCloseTo(1 / 2 + 1 / 2 + 1 / 3 + wFar, 14);
+    expect(out[0]).toBeCloseTo(-(1 / 4) - 1 / 9 - wFar * wFar * 10, 14);
+  });
+
+  it('orders points along the Z curve', () => {
+    const order = new Int32Array(4);
+    spatialOrder(Float64Array.from([1, 1, 0, 0, 1, 0, 0, 1]), 4, new Float64Array(4), order);
+    expect(Array.from(order)).toEqual([1, 3, 2, 0]); // (0,0), (0,1), (1,0), (1,1)
+  });
+
+  it('approximates the exact gradient, and equals it as the angle goes to 0', () => {
+    const { P, embedding } = clustered;
+    const n = P.n;
+    const relativeError = (a: Float64Array, b: Float64Array): number => {
+      let error = 0;
+      let norm = 0;
+      for (let t = 0; t < a.length; t++) {
+        error += (a[t] - b[t]) ** 2;
+        norm += b[t] ** 2;
+      }
+      return Math.sqrt(error / norm);
+    };
+    // The repulsion alone (P = 0: at a converged embedding the full gradient is a small
+    // difference of two large forces, so it would magnify the approximation error).
+    const noAttraction: SparseAffinities = { ...P, values: new Float64Array(P.values.length) };
+    const exactRepulsion = new Float64Array(2 * n);
+    exactObjective(noAttraction)(embedding, exactRepulsion, 1, false);
+    const approximateRepulsion = new Float64Array(2 * n);
+    barnesHutObjective(noAttraction, undefined, 0.5).objective(embedding, approximateRepulsion, 1, false);
+    expect(relativeError(approximateRepulsion, exactRepulsion)).toBeLessThan(0.01);
+
+    const exact = new Float64Array(2 * n);
+    const klExact = exactObjective(P)(embedding, exact, 1, true);
+    const approximate = new Float64Array(2 * n);
+    const klApproximate = barnesHutObjective(P, undefined, 0.5).objective(embedding, approximate, 1, true);
+    expect(Math.abs(klApproximate - klExact) / klExact).toBeLessThan(0.01);
+    const fine = new Float64Array(2 * n);
+    const klFine = barnesHutObjective(P, undefined, 1e-6).objective(embedding, fine, 1, true);
+    expect(relativeError(fine, exact)).toBeLessThan(1e-10);
+    expect(klFine).toBeCloseTo(klExact, 10);
+  });
+
+  it('keeps coincident points in the normalisation (Z), as the exact gradient does', () => {
+    // Three points, two of them coincident: the exact Z is 2 (1 + 2 * 1/2) = 4.
+    const P: SparseAffinities = {
+      n: 3,
+      indptr: Int32Array.from([0, 2, 4, 6]),
+      indices: Int32Array.from([1, 2, 0, 2, 0, 1]),
+      values: Float64Array.from([1, 1, 1, 1, 1, 1]).map((v) => v / 6),
+    };
+    const embedding = Float64Array.from([0, 0, 0, 0, 1, 0]);
+    const exact = new Float64Array(6);
+    const approximate = new Float64Array(6);
+    const klExact = exactObjective(P)(embedding, exact, 1, true);
+    const klApproximate = barnesHutObjective(P).objective(embedding, approximate, 1, true);
+    expect(klApproximate).toBeCloseTo(klExact, 14);
+    for (let t = 0; t < 6; t++) expect(approximate[t]).toBeCloseTo(exact[t], 14);
+  });
+
+  it('rejects angles at which a cell could summarise a point inside it', () => {
+    expect(() => barnesHutObjective(clustered.P, undefined, 0.8)).toThrow(RangeError);
+  });
+});
+
 describe('gradientDescent', () => {
   it('applies momentum and gains as scikit-learn (hand-computed steps)', async () => {
     // Objective 0.5 |y|^2 (gradient y), one coordinate pair (1, -2), learning rate 0.1, momentum 0.5.
@@ -310,27 +416,57 @@ describe('gradientDescent', () => {
 });
 
 describe('runTsne', () => {
-  it("reaches scikit-learn's quality on clustered data (exact KL against scikit-learn's P)", async () => {
-    const { n, d, features, labels } = clustered;
-    const progress: number[] = [];
-    const result = await runTsne(features, n, d, { seed: 0, onProgress: (i) => progress.push(i) });
-    expect(result.iterations).toBe(1000);
-    expect(progress).toEqual(Array.from({ length: 20 }, (_, c) => 50 * (c + 1)));
-    const ourKl = exactKlDivergence(clustered.P, result.embedding);
-    // Ours: 0.6065; scikit-learn (Barnes-Hut, random_state=0): 0.6117.
-    expect(Math.abs(ourKl - clustered.exactKl) / clustered.exactKl).toBeLessThan(0.02);
-    expect(result.klDivergence).toBeCloseTo(ourKl, 4); // against our own P
-    // Ours: 0.922; scikit-learn: 0.911.
-    expect(Math.abs(sls(result.embedding, labels) - clustered.sls)).toBeLessThan(0.03);
-  });
+  for (const method of ['exact', 'barnes_hut'] as const) {
+    it(`reaches scikit-learn's quality on clustered data, ${method} gradient`, async () => {
+      const { n, d, features, labels } = clustered;
+      const progress: number[] = [];
+      const result = await runTsne(features, n, d, { seed: 0, method, onProgress: (i) => progress.push(i) });
+      expect(result.iterations).toBe(1000);
+      expect(progress).toEqual(Array.from({ length: 20 }, (_, c) => 50 * (c + 1)));
+      // Exact KL against scikit-learn's P. scikit-learn (Barnes-Hut, random_state=0): 0.6117;
+      // ours: exact 0.6051, Barnes-Hut 0.6118.
+      const ourKl = exactKlDivergence(clustered.P, result.embedding);
+      expect(Math.abs(ourKl - clustered.exactKl) / clustered.exactKl).toBeLessThan(0.02);
+      expect(result.klDivergence).toBeCloseTo(ourKl, 4); // against our own P
+      // SLS: scikit-learn 0.9112; ours: exact 0.9226, Barnes-Hut 0.9124.
+      expect(Math.abs(sls(result.embedding, labels) - clustered.sls)).toBeLessThan(0.03);
+    });
 
-  it('is bit-identical for the same seed', async () => {
-    const { features, labels } = blobs(30, 3, 8, 1);
-    const first = await runTsne(features, 90, 8, { seed: 3 });
-    const second = await runTsne(features, 90, 8, { seed: 3 });
-    expect(Buffer.from(second.embedding.buffer).equals(Buffer.from(first.embedding.buffer))).toBe(true);
-    expect(second.klDivergence).toBe(first.klDivergence);
-    expect(sls(first.embedding, labels)).toBeGreaterThan(0.8);
+    it(`is bit-identical for the same seed, ${method} gradient`, async () => {
+      const { features, labels } = blobs(30, 3, 8, 1);
+      const first = await runTsne(features, 90, 8, { seed: 3, method });
+      const second = await runTsne(features, 90, 8, { seed: 3, method });
+      expect(Buffer.from(second.embedding.buffer).equals(Buffer.from(first.embedding.buffer))).toBe(true);
+      expect(second.klDivergence).toBe(first.klDivergence);
+      expect(sls(first.embedding, labels)).toBeGreaterThan(0.8);
+    });
+
+    it(`handles duplicate points, ${method} gradient`, async () => {
+      const { features, labels } = blobs(25, 2, 6, 5);
+      // Points 0-9 of each class copied onto points 10-19.
+      for (const start of [0, 25]) features.copyWithin((start + 10) * 6, start * 6, (start + 10) * 6);
+      const { embedding, klDivergence } = await runTsne(features, 50, 6, { perplexity: 10, method });
+      // scikit-learn's Barnes-Hut blows up here (KL reported -1.0, spread 1000): see barnesHut.ts.
+      expect(klDivergence).toBeGreaterThan(0);
+      expect(klDivergence).toBeLessThan(0.2); // exact 0.124, Barnes-Hut 0.134; scikit-learn exact 0.134
+      let spread = 0;
+      for (let t = 0; t < 100; t += 2) spread = Math.max(spread, Math.abs(embedding[t]));
+      let apart = 0;
+      for (const start of [0, 25]) {
+        for (let k = start; k < start + 10; k++) {
+          apart = Math.max(apart, Math.hypot(embedding[2 * k] - embedding[2 * k + 20], embedding[2 * k + 1] - embedding[2 * k + 21]));
+        }
+      }
+      expect(apart).toBeLessThan(0.1 * spread);
+      expect(sls(embedding, labels)).toBeGreaterThan(0.5);
+    });
+  }
+
+  it(`uses Barnes-Hut from ${BARNES_HUT_FROM} samples ('auto')`, async () => {
+    const { features } = blobs(30, 3, 8, 1);
+    const auto = await runTsne(features, 90, 8, { seed: 3 });
+    const exact = await runTsne(features, 90, 8, { seed: 3, method: 'exact' });
+    expect(Buffer.from(auto.embedding.buffer).equals(Buffer.from(exact.embedding.buffer))).toBe(true);
   });
 
   it('handles n just above 3 * perplexity + 1, and n below it (k = n - 1)', async () => {
@@ -345,13 +481,13 @@ describe('runTsne', () => {
     expect(Number.isFinite(resultBelow.klDivergence)).toBe(true);
   });
 
-  it('handles duplicate points', async () => {
-    const { features, labels } = blobs(25, 2, 6, 5);
-    // Points 0-9 of each class copied onto points 10-19.
-    for (const start of [0, 25]) features.copyWithin((start + 10) * 6, start * 6, (start + 10) * 6);
-    const result = await runTsne(features, 50, 6, { perplexity: 10 });
-    for (const v of result.embedding) expect(Number.isFinite(v)).toBe(true);
-    expect(sls(result.embedding, labels)).toBeGreaterThan(0.8);
+  it('embeds one-dimensional features (the second PCA axis is zero)', async () => {
+    // 1-D points in two groups: 0..9 and 100..109.
+    const features = Float32Array.from({ length: 20 }, (_, i) => (i < 10 ? i : 90 + i));
+    const labels = Int32Array.from({ length: 20 }, (_, i) => (i < 10 ? 0 : 1));
+    const { embedding } = await runTsne(features, 20, 1, { perplexity: 5 });
+    for (const v of embedding) expect(Number.isFinite(v)).toBe(true);
+    expect(sls(embedding, labels)).toBeGreaterThan(0.5);
   });
 
   it('leaves identical inputs at the origin instead of failing', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -8,13 +9,18 @@ import type { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFeatures } from '../../lib/arrowTensors.js';
+import { storeUsage } from '../../lib/checkpointStore.js';
 import { decideCut } from '../../lib/cutRule.js';
+import type { CheckpointManifest } from '../../lib/emit.js';
 import type { TemporalConfig } from '../../workers/config.js';
 import { createCpuWorker, createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
-import { MODEL, NO_BLOCKS_MODEL, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
+import { FIXTURES, MODEL, NO_BLOCKS_MODEL, TEST_SPLIT, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';
+
+/** onnxruntime's accuracies in Python (make_refit_fixtures.py). */
+const REFIT: { full_test_accuracy: number } = JSON.parse(readFileSync(join(FIXTURES, 'sklearn/head_refit.json'), 'utf8')).vit;
 
 let env: TestWorkflowEnvironment;
 let config: TemporalConfig;
@@ -65,7 +71,7 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
   let firstId: string;
 
   beforeAll(async () => {
-    ({ result: first, workflowId: firstId } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true })));
+    ({ result: first, workflowId: firstId } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true, evalData: TEST_SPLIT })));
   });
 
   it('extracts, embeds every layer, scores, decides and emits', async () => {
@@ -83,6 +89,19 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
     const session = await InferenceSession.create(checkpoint.checkpoint);
     expect(session.outputNames).toEqual(['logits']);
     await session.release();
+    // The manifest reports (a)/(b)/(c) on the held-out split; (a) as onnxruntime in Python measured it.
+    const manifest = JSON.parse(await readFile(checkpoint.manifestFile, 'utf8')) as CheckpointManifest;
+    expect(manifest.accuracy).toEqual(checkpoint.accuracy);
+    expect(checkpoint.accuracy).toMatchObject({ data: TEST_SPLIT, rows: 797, full: expect.closeTo(REFIT.full_test_accuracy, 6) });
+    expect(manifest.head.converged).toBe(true);
+    expect(checkpoint.multiplyAddsKept).toBeLessThanOrEqual(checkpoint.multiplyAddsTotal);
+    // Both cuts live in one store: the blocks they share are one file each there.
+    const usage = await storeUsage(checkpoint.storeDir);
+    expect(usage.models).toBe(2);
+    const externalBytes = await Promise.all(
+      first.checkpoints.map(async (c) => (JSON.parse(await readFile(c.manifestFile, 'utf8')) as CheckpointManifest).storage.externalBytes),
+    );
+    expect(usage.tensorBytes).toBeLessThan(externalBytes[0] + externalBytes[1]);
     // Each embedding keeps the features' row order and labels.
     const features = await readFeatures(join(first.features.featuresDir, 'layer-01.arrow'));
     expect(features.rows).toBe(1000);
@@ -96,7 +115,7 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
 
   it('reuses every artifact on a second run instead of recomputing it', async () => {
     const embeddingTimes = await Promise.all(first.embeddings.map(async (e) => (await stat(e.embeddingFile)).mtimeMs));
-    const { result: second } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true }));
+    const { result: second } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true, evalData: TEST_SPLIT }));
     expect(second.reused).toEqual({ extract: true, embed: 6, emit: 2 });
     expect(second.scores).toEqual(first.scores);
     expect(second.checkpoints).toEqual(first.checkpoints);

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { temporaryDir } from '../helpers/fixtures.js';
+import { writeDigitsSweep } from '../helpers/sweeps.js';
+import { startTemporal } from '../helpers/temporal.js';
+
+const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
+const run = promisify(execFile);
+
+async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [SLS, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('sls sweep on a bad sweep file', () => {
+  it('exits with 2 and names the file, the key and why, before reaching Temporal', async () => {
+    const file = join(temporaryDir(), 'bad.yaml');
+    writeFileSync(file, 'name: s\nmodels: {m: m.onnx}\ndatasets: [{name: d, data: d.arrow}]\noutput: out\nalphas: [0.3, 1.2]\n');
+    const result = await sls(['sweep', file], { SLS_TEMPORAL_ADDRESS: '192.0.2.1:1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`sls: ${file}: alphas[1]: alpha must be in (0, 1]\n`);
+  });
+});
+
+describe('sls sweep, status, retry and report against a real Temporal server', () => {
+  let env: TestWorkflowEnvironment;
+  let vars: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    env = await startTemporal();
+    const suffix = Math.random().toString(36).slice(2, 8);
+    vars = {
+      SLS_TEMPORAL_ADDRESS: env.address,
+      SLS_CPU_QUEUE: `cpu-${suffix}`,
+      SLS_GPU_QUEUE: `gpu-${suffix}`,
+      SLS_ARTIFACT_ROOT: temporaryDir('sls-artifacts-'),
+    };
+  });
+
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  it('runs a sweep with its own workers, then gives its status and its report', async () => {
+    const dir = temporaryDir();
+    const file = await writeDigitsSweep(dir, 'cli', 2, 100, 'alphas: [0.3, 0.6]\nconcurrency: 2\n');
+    const sweep = await sls(['sweep', file], vars);
+    expect(sweep.code).toBe(0);
+    expect(sweep.stderr).toMatch(/sweep sweep-cli-[0-9a-f]{16}: started \(2 runs, at most 2 at a time\)/);
+    expect(sweep.stdout).toMatch(/2\/2 done, 0 running, 0 failed, 0 pending/);
+    const written = JSON.parse(readFileSync(join(dir, 'out', 'sweep.json'), 'utf8'));
+    expect(written).toMatchObject({ total: 2, done: 2 });
+
+    const status = await sls(['status', file, '--json'], vars);
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout);
+    expect(parsed).toMatchObject({ sweepId: written.sweepId, workflowStatus: 'COMPLETED', done: 2, failed: 0 });
+    expect(parsed.children.map((child: { datasetName: string }) => child.datasetName)).toEqual(['d00', 'd01']);
+
+    const list = await sls(['status'], vars);
+    expect(list.stdout).toMatch(new RegExp(`^${written.sweepId}  COMPLETED  `, 'm'));
+
+    expect((await sls(['retry', written.sweepId], vars)).stdout).toBe(`${written.sweepId}: nothing to retry\n`);
+
+    const report = await sls(['report', file], vars);
+    expect(report.code).toBe(0);
+    for (const name of ['index.html', 'report.json', 'report.csv']) expect(existsSync(join(dir, 'out', 'report', name))).toBe(true);
+    expect(
+      readFileSync(join(dir, 'out', 'report', 'report.csv'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1 + 2 * 2);
+  });
+});

@@ -1,0 +1,175 @@
+// AssemblyScript source of the kNN candidate search (lib/tsne/knnKernel.ts drives it); built to
+// dist/wasm/knn.wasm by `npm run build:wasm` (infra/setup.sh runs it).
+//
+// Memory, laid out by the caller (byte offsets): features n x dp f32 (dp a multiple of 4, zero
+// padded; rows padded to a multiple of 4 with zeros), norms f32 per row, and for each point a
+// bounded max-heap of `capacity` candidates (f32 approximate squared distance, i32 index) with
+// its size. Distances here are approximate (f32 sums); the caller bounds their error and
+// recomputes the chosen ones exactly.
+
+const ROWS: i32 = 4;
+const COLUMNS: i32 = 2;
+
+/** Squared norms of the padded rows, in the same lane order as the dot products. */
+export function norms(features: usize, rows: i32, dp: i32, out: usize): void {
+  for (let i = 0; i < rows; i++) {
+    let acc = f32x4.splat(0);
+    const row = features + <usize>(i * dp) * 4;
+    for (let t = 0; t < dp; t += 4) {
+      const v = v128.load(row + <usize>t * 4);
+      acc = f32x4.add(acc, f32x4.mul(v, v));
+    }
+    store<f32>(out + <usize>i * 4, laneSum(acc));
+  }
+}
+
+function laneSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Whether (da, ia) comes after (db, ib) in nearest-first order. */
+function farther(da: f32, ia: i32, db: f32, ib: i32): bool {
+  return da > db || (da === db && ia > ib);
+}
+
+function offer(heapDistance: usize, heapIndex: usize, heapSize: usize, capacity: i32, i: i32, distance: f32, j: i32): void {
+  const base = <usize>(i * capacity) * 4;
+  const dist = heapDistance + base;
+  const index = heapIndex + base;
+  const sizePtr = heapSize + <usize>i * 4;
+  const size = load<i32>(sizePtr);
+  let slot: i32;
+  if (size < capacity) {
+    slot = size;
+    while (slot > 0) {
+      const parent = (slot - 1) >> 1;
+      const pd = load<f32>(dist + <usize>parent * 4);
+      const pi = load<i32>(index + <usize>parent * 4);
+      if (!farther(distance, j, pd, pi)) break;
+      store<f32>(dist + <usize>slot * 4, pd);
+      store<i32>(index + <usize>slot * 4, pi);
+      slot = parent;
+    }
+    store<f32>(dist + <usize>slot * 4, distance);
+    store<i32>(index + <usize>slot * 4, j);
+    store<i32>(sizePtr, size + 1);
+    return;
+  }
+  if (!farther(load<f32>(dist), load<i32>(index), distance, j)) return;
+  slot = 0;
+  for (;;) {
+    let child = 2 * slot + 1;
+    if (child >= capacity) break;
+    let cd = load<f32>(dist + <usize>child * 4);
+    let ci = load<i32>(index + <usize>child * 4);
+    if (child + 1 < capacity) {
+      const rd = load<f32>(dist + <usize>(child + 1) * 4);
+      const ri = load<i32>(index + <usize>(child + 1) * 4);
+      if (farther(rd, ri, cd, ci)) {
+        child++;
+        cd = rd;
+        ci = ri;
+      }
+    }
+    if (!farther(cd, ci, distance, j)) break;
+    store<f32>(dist + <usize>slot * 4, cd);
+    store<i32>(index + <usize>slot * 4, ci);
+    slot = child;
+  }
+  store<f32>(dist + <usize>slot * 4, distance);
+  store<i32>(index + <usize>slot * 4, j);
+}
+
+/**
+ * Offers every pair (i < j) of the tile pairs [firstPair, endPair) to both points' heaps. Tile
+ * pairs (a, b), b >= a, of `tile` rows each, are numbered row by row: (0,0), (0,1), ..., (1,1), ...
+ */
+export function search(
+  features: usize,
+  normsPtr: usize,
+  heapDistance: usize,
+  heapIndex: usize,
+  heapSize: usize,
+  n: i32,
+  dp: i32,
+  capacity: i32,
+  tile: i32,
+  firstPair: i32,
+  endPair: i32,
+): void {
+  const tiles = (n + tile - 1) / tile;
+  let pair = 0;
+  const rowBytes = <usize>dp * 4;
+  for (let a = 0; a < tiles; a++) {
+    if (pair + (tiles - a) <= firstPair) {
+      pair += tiles - a;
+      continue;
+    }
+    for (let b = a; b < tiles; b++, pair++) {
+      if (pair < firstPair) continue;
+      if (pair >= endPair) return;
+      const rowEnd = min(a * tile + tile, n);
+      const columnEnd = min(b * tile + tile, n);
+      for (let i = a * tile; i < rowEnd; i += ROWS) {
+        const r0 = features + <usize>i * rowBytes;
+        const r1 = r0 + rowBytes;
+        const r2 = r1 + rowBytes;
+        const r3 = r2 + rowBytes;
+        for (let j = b === a ? i : b * tile; j < columnEnd; j += COLUMNS) {
+          const c0 = features + <usize>j * rowBytes;
+          const c1 = c0 + rowBytes;
+          let s00 = f32x4.splat(0);
+          let s01 = f32x4.splat(0);
+          let s10 = f32x4.splat(0);
+          let s11 = f32x4.splat(0);
+          let s20 = f32x4.splat(0);
+          let s21 = f32x4.splat(0);
+          let s30 = f32x4.splat(0);
+          let s31 = f32x4.splat(0);
+          for (let t: usize = 0; t < rowBytes; t += 16) {
+            const x0 = v128.load(c0 + t);
+            const x1 = v128.load(c1 + t);
+            const v0 = v128.load(r0 + t);
+            const v1 = v128.load(r1 + t);
+            const v2 = v128.load(r2 + t);
+            const v3 = v128.load(r3 + t);
+            s00 = f32x4.add(s00, f32x4.mul(v0, x0));
+            s01 = f32x4.add(s01, f32x4.mul(v0, x1));
+            s10 = f32x4.add(s10, f32x4.mul(v1, x0));
+            s11 = f32x4.add(s11, f32x4.mul(v1, x1));
+            s20 = f32x4.add(s20, f32x4.mul(v2, x0));
+            s21 = f32x4.add(s21, f32x4.mul(v2, x1));
+            s30 = f32x4.add(s30, f32x4.mul(v3, x0));
+            s31 = f32x4.add(s31, f32x4.mul(v3, x1));
+          }
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j, laneSum(s00));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j + 1, laneSum(s01));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j, laneSum(s10));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j + 1, laneSum(s11));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j, laneSum(s20));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j + 1, laneSum(s21));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j, laneSum(s30));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j + 1, laneSum(s31));
+        }
+      }
+    }
+  }
+}
+
+/** Offers the pair (row, column) to both heaps when it is a real pair above the diagonal. */
+function consider(
+  normsPtr: usize,
+  heapDistance: usize,
+  heapIndex: usize,
+  heapSize: usize,
+  n: i32,
+  capacity: i32,
+  row: i32,
+  column: i32,
+  dot: f32,
+): void {
+  if (column <= row || column >= n) return;
+  const distance = load<f32>(normsPtr + <usize>row * 4) + load<f32>(normsPtr + <usize>column * 4) - 2 * dot;
+  offer(heapDistance, heapIndex, heapSize, capacity, row, distance, column);
+  offer(heapDistance, heapIndex, heapSize, capacity, column, distance, row);
+}
