@@ -4,6 +4,7 @@
 #
 #   bash infra/setup.sh            # or: npm run setup
 #   SLS_CUDA=1 bash infra/setup.sh # also fetch onnxruntime-node's CUDA 12 providers (from NuGet)
+#   bash infra/setup.sh --with-browser  # also Debian's chromium, for the report's browser test (npm test)
 set -euo pipefail
 
 # shellcheck source=infra/lib.sh
@@ -105,7 +106,10 @@ fi
 sls_ensure_temporal
 
 # --- 5. chromium (the report's browser test drives Debian's chromium with playwright-core) --------
-if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [[ -n "${SLS_CHROMIUM:-}" ]]; then
+# Only the tests need it (`npm test` passes --with-browser); `npm start` does not install it.
+if [[ " $* " != *" --with-browser "* ]]; then
+  :
+elif command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [[ -n "${SLS_CHROMIUM:-}" ]]; then
   sls_log "chromium: already done"
 elif command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == "0" ]]; then
   chromium_log="$SLS_STATE_DIR/setup-chromium.log"
