@@ -1,7 +1,9 @@
 /** One layer's reduce and score steps (DESIGN.md section 1, steps 2-3), file to file. */
 import { rm } from 'node:fs/promises';
 import { readEmbedding, readFeatures, writeEmbedding } from './arrowTensors.js';
+import { InputError } from './errors.js';
 import { slsScore } from './silhouette.js';
+import { DEFAULT_PERPLEXITY } from './tsne/index.js';
 import { type OffThreadOptions, runTsneOffThread } from './tsne/offThread.js';
 import { loadState, saveState } from './tsne/state.js';
 
@@ -25,6 +27,15 @@ export async function embedFeatureFile(
 ): Promise<{ rows: number; klDivergence: number; resumedAt?: number }> {
   const { stateFile, ...tsneOptions } = options;
   const features = await readFeatures(featuresFile);
+  // The SLS score needs each point's full neighbourhood: scikit-learn would shrink k silently.
+  const perplexity = options.perplexity ?? DEFAULT_PERPLEXITY;
+  const needed = Math.floor(3 * perplexity + 1);
+  if (features.rows < needed) {
+    throw new InputError(
+      featuresFile,
+      `has ${features.rows} samples; t-SNE at perplexity ${perplexity} needs at least ${needed} (3 * perplexity + 1)`,
+    );
+  }
   const resumeFrom = stateFile ? await loadState(stateFile, features.rows) : undefined;
   const { embedding, klDivergence } = await runTsneOffThread(features.values, features.rows, features.dim, {
     ...tsneOptions,

@@ -68,7 +68,17 @@ export interface PruneProgress {
 export const progressQuery = defineQuery<PruneProgress>('progress');
 
 const HEARTBEAT = '2 minutes';
-const RETRY = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 };
+/**
+ * Retries per stage. Extraction fails mostly for want of GPU memory or a lost worker: few tries,
+ * long waits. A t-SNE shard resumes from its saved state, so it may try more often. Scoring is
+ * seconds of pure computation: quick retries.
+ */
+const RETRY = {
+  extract: { initialInterval: '30s', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 4 },
+  embed: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 8 },
+  score: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  emit: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+} as const;
 
 /**
  * extract -> embed (top-down waves, stopping once every alpha is decided) -> score -> decide -> emit.
@@ -82,18 +92,17 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
   }
   const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
-  const { extractLayerFeatures } = proxyActivities<typeof activities>({
-    taskQueue: queues.gpu,
-    startToCloseTimeout: '4 hours',
-    heartbeatTimeout: input.heartbeatTimeout ?? HEARTBEAT,
-    retry: RETRY,
-  });
-  const { embedLayer, scoreEmbedding, emitPrunedCheckpoint } = proxyActivities<typeof activities>({
-    taskQueue: queues.cpu,
-    startToCloseTimeout: '4 hours',
-    heartbeatTimeout: input.heartbeatTimeout ?? HEARTBEAT,
-    retry: RETRY,
-  });
+  const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
+    proxyActivities<typeof activities>({
+      taskQueue,
+      startToCloseTimeout,
+      heartbeatTimeout: input.heartbeatTimeout ?? HEARTBEAT,
+      retry,
+    });
+  const { extractLayerFeatures } = activitiesFor(queues.gpu, RETRY.extract, '4 hours');
+  const { embedLayer } = activitiesFor(queues.cpu, RETRY.embed, '4 hours');
+  const { scoreEmbedding } = activitiesFor(queues.cpu, RETRY.score, '30 minutes');
+  const { emitPrunedCheckpoint } = activitiesFor(queues.cpu, RETRY.emit, '4 hours');
 
   const progress: PruneProgress = { stage: 'extract', layers: 0, scores: [] };
   setHandler(progressQuery, () => progress);

@@ -63,6 +63,8 @@ export interface TsneResult {
  * 1.06, Barnes-Hut 0.73; 1000: 1.45 vs 1.16; 2000: 5.5 vs 2.9).
  */
 export const BARNES_HUT_FROM = 750;
+/** scikit-learn's default perplexity. */
+export const DEFAULT_PERPLEXITY = 30;
 /** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
 const EXPLORATION_ITERATIONS = 250;
 const EXPLORATION_MOMENTUM = 0.5;
@@ -73,7 +75,7 @@ const ITERATIONS_WITHOUT_PROGRESS = 300;
 /** Embeds the n rows of `features` (n x d, row-major float32) in two dimensions. */
 export async function runTsne(features: Float32Array, n: number, d: number, options: TsneOptions = {}): Promise<TsneResult> {
   const source = options.source ?? 'features';
-  const perplexity = options.perplexity ?? 30;
+  const perplexity = options.perplexity ?? DEFAULT_PERPLEXITY;
   const earlyExaggeration = options.earlyExaggeration ?? 12;
   const maxIter = options.maxIter ?? 1000;
   const seed = options.seed ?? 0;

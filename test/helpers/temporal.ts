@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type DevServerConfig, TestWorkflowEnvironment } from '@temporalio/testing';
-import { installLogging } from '../../workers/create.js';
+import type { TemporalConfig } from '../../workers/config.js';
+import { createCpuWorker, createGpuWorker, installLogging } from '../../workers/create.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STAGE, SWEEP } from '../../workflows/searchAttributes.js';
+import { temporaryDir } from './fixtures.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../infra/temporal.sh', import.meta.url));
 
@@ -21,4 +24,39 @@ export async function startTemporal(server: Partial<DevServerConfig> = {}): Prom
       ...server,
     },
   });
+}
+
+/** A worker configuration of its own for a test: fresh task queues and artifact root. */
+export function testConfig(address: string): TemporalConfig {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    address,
+    namespace: 'default',
+    tls: undefined,
+    taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
+    artifactRoot: temporaryDir('sls-artifacts-'),
+  };
+}
+
+export interface Testbed {
+  env: TestWorkflowEnvironment;
+  config: TemporalConfig;
+  stop(): Promise<void>;
+}
+
+/** A real dev server with the project's GPU and CPU workers polling fresh queues. */
+export async function startTestbed(): Promise<Testbed> {
+  const env = await startTemporal();
+  const config = testConfig(env.address);
+  const workers = [await createGpuWorker(env.nativeConnection, config), await createCpuWorker(env.nativeConnection, config)];
+  const running = Promise.all(workers.map((worker) => worker.run()));
+  return {
+    env,
+    config,
+    async stop() {
+      for (const worker of workers) worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }

@@ -3,7 +3,6 @@
  * middle of a t-SNE shard, and the Temporal dev server stopped and started again on its SQLite file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { temporaryDir } from '../helpers/fixtures.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
-import { startTemporal } from '../helpers/temporal.js';
+import { startTemporal, testConfig } from '../helpers/temporal.js';
 
 const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
 
@@ -33,17 +32,6 @@ function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
-}
-
-function testConfig(address: string): TemporalConfig {
-  const suffix = randomUUID().slice(0, 8);
-  return {
-    address,
-    namespace: 'default',
-    tls: undefined,
-    taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
-    artifactRoot: temporaryDir('sls-artifacts-'),
-  };
 }
 
 /** `sls worker ROLE` as its own process, configured through the environment as on a real host. */

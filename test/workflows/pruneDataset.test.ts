@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFeatures } from '../../lib/arrowTensors.js';
@@ -13,39 +12,24 @@ import { storeUsage } from '../../lib/checkpointStore.js';
 import { decideCut } from '../../lib/cutRule.js';
 import type { CheckpointManifest } from '../../lib/emit.js';
 import type { TemporalConfig } from '../../workers/config.js';
-import { createCpuWorker, createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
 import { FIXTURES, MODEL, NO_BLOCKS_MODEL, TEST_SPLIT, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
-import { startTemporal } from '../helpers/temporal.js';
+import { startTestbed, type Testbed } from '../helpers/temporal.js';
 
 /** onnxruntime's accuracies in Python (make_refit_fixtures.py). */
 const REFIT: { full_test_accuracy: number } = JSON.parse(readFileSync(join(FIXTURES, 'sklearn/head_refit.json'), 'utf8')).vit;
 
+let testbed: Testbed;
 let env: TestWorkflowEnvironment;
 let config: TemporalConfig;
-let workers: Worker[];
-let running: Promise<unknown>;
 
 beforeAll(async () => {
-  env = await startTemporal();
-  const suffix = randomUUID().slice(0, 8);
-  config = {
-    address: '',
-    namespace: env.namespace ?? 'default',
-    tls: undefined,
-    taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
-    artifactRoot: temporaryDir('sls-artifacts-'),
-  };
-  workers = [await createGpuWorker(env.nativeConnection, config), await createCpuWorker(env.nativeConnection, config)];
-  running = Promise.all(workers.map((worker) => worker.run()));
+  testbed = await startTestbed();
+  ({ env, config } = testbed);
 });
 
-afterAll(async () => {
-  for (const worker of workers ?? []) worker.shutdown();
-  await running;
-  await env?.teardown();
-});
+afterAll(() => testbed?.stop());
 
 function input(overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
   return {

@@ -5,7 +5,6 @@ import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Field, FixedSizeList, Float32, Int32, makeData, makeVector, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,39 +15,24 @@ import { decideCuts } from '../../lib/cutRule.js';
 import { chosenLayers, writeReport } from '../../lib/report.js';
 import { loadSweep } from '../../lib/sweepConfig.js';
 import type { TemporalConfig } from '../../workers/config.js';
-import { createCpuWorker, createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { SWEEP } from '../../workflows/searchAttributes.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { chromiumExecutable } from '../helpers/browser.js';
 import { MODEL, NO_BLOCKS_MODEL, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
 import { writeDigitsSubset, writeDigitsSweep } from '../helpers/sweeps.js';
-import { startTemporal } from '../helpers/temporal.js';
+import { startTestbed, type Testbed } from '../helpers/temporal.js';
 
+let testbed: Testbed;
 let env: TestWorkflowEnvironment;
 let config: TemporalConfig;
-let workers: Worker[];
-let running: Promise<unknown>;
 
 beforeAll(async () => {
-  env = await startTemporal();
-  const suffix = randomUUID().slice(0, 8);
-  config = {
-    address: '',
-    namespace: env.namespace ?? 'default',
-    tls: undefined,
-    taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
-    artifactRoot: temporaryDir('sls-artifacts-'),
-  };
-  workers = [await createGpuWorker(env.nativeConnection, config), await createCpuWorker(env.nativeConnection, config)];
-  running = Promise.all(workers.map((worker) => worker.run()));
+  testbed = await startTestbed();
+  ({ env, config } = testbed);
 });
 
-afterAll(async () => {
-  for (const worker of workers ?? []) worker.shutdown();
-  await running;
-  await env?.teardown();
-});
+afterAll(() => testbed?.stop());
 
 /** Every run of a workflow ID, newest first, with its status and history length. */
 async function runsOf(workflowId: string) {
@@ -325,7 +309,7 @@ describe('SweepWorkflow on bad input', () => {
     expect(errors['one-class']).toMatch(/one-class\.arrow: the dataset has one class/);
     // Found in the features extracted from few.arrow and nan.arrow: the lineage names those datasets.
     expect(errors.few).toMatch(
-      /few\.arrow: perplexity \(30\) must be positive and less than the number of samples \(20\) \(found in .*layer-0\d\.arrow; extract made it from this data with model .*model\.onnx\)/,
+      /few\.arrow: has 20 samples; t-SNE at perplexity 30 needs at least 91 \(3 \* perplexity \+ 1\) \(found in .*layer-0\d\.arrow; extract made it from this data with model .*model\.onnx\)/,
     );
     expect(errors.nan).toMatch(/nan\.arrow: column "feature" has a non-finite value \(NaN\)/);
     expect(errors.unlabelled).toMatch(/unlabelled\.arrow: has 100 rows but only 90 labels \(10 null\)/);
