@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
 import type { CutDecision } from '../lib/cutRule.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit.js';
+import { type Provenance, reuseIfIntact, writeLineage } from '../lib/lineage.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import type { SpeedComparison } from '../lib/speed.js';
 import { failFastOnBadInput } from './failures.js';
@@ -41,27 +42,39 @@ export interface EmitResult {
 /** Emit step: the refit checkpoint in the shared store, and its manifest. */
 export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult> {
   return failFastOnBadInput(async () => {
-    const name = artifactKey({
-      step: 'emit',
-      version: STEP_VERSIONS.emit,
-      model: await modelDigest(input.model),
-      data: await contentDigest(input.data),
-      evalData: input.evalData === undefined ? undefined : await contentDigest(input.evalData),
+    const model = { path: input.model, sha256: await modelDigest(input.model) };
+    const data = { path: input.data, sha256: await contentDigest(input.data) };
+    const evalData = input.evalData === undefined ? undefined : { path: input.evalData, sha256: await contentDigest(input.evalData) };
+    const parameters = {
       decision: input.decision,
       scores: input.scores,
       mean: input.mean,
       std: input.std,
       blockOutputs: input.blockOutputs,
+    };
+    const name = artifactKey({
+      step: 'emit',
+      version: STEP_VERSIONS.emit,
+      model: model.sha256,
+      data: data.sha256,
+      evalData: evalData?.sha256,
+      ...parameters,
     });
     const storeDir = join(input.artifactRoot, 'checkpoints');
     const manifestFile = join(storeDir, manifestFileName(name));
-    const reused = await exists(manifestFile);
+    const checkpointFile = join(storeDir, `${name}.onnx`);
+    const context = Context.current();
+    // The manifest is written last; the sidecar after it, so a checkpoint without one is rebuilt.
+    const reused =
+      (await exists(manifestFile)) &&
+      (await reuseIfIntact(checkpointFile, (reason) => context.log.warn(`rebuilding ${checkpointFile}: ${reason}`)));
     if (!reused) {
-      const context = Context.current();
       await emitCheckpoint(input.model, input.data, storeDir, name, input.decision, input.scores, {
         ...input,
         onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }),
       });
+      const inputs: Provenance['inputs'] = evalData === undefined ? { model, data } : { model, data, evalData };
+      await writeLineage(checkpointFile, checkpointFile, { step: 'emit', stepVersion: STEP_VERSIONS.emit, inputs, parameters });
     }
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as CheckpointManifest;
     return {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -105,6 +105,23 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
     expect(second.checkpoints).toEqual(first.checkpoints);
     const after = await Promise.all(second.embeddings.map(async (e) => (await stat(e.embeddingFile)).mtimeMs));
     expect(after).toEqual(embeddingTimes);
+  });
+
+  it('records what made each checkpoint, and rebuilds a damaged one instead of using it', async () => {
+    const [checkpoint] = first.checkpoints;
+    const lineage = JSON.parse(readFileSync(`${checkpoint.checkpoint}.lineage.json`, 'utf8'));
+    expect(lineage).toMatchObject({
+      step: 'emit',
+      inputs: { model: { path: MODEL }, data: { path: TRAIN }, evalData: { path: TEST_SPLIT } },
+    });
+    expect(lineage.parameters.decision).toEqual(first.decisions[0]);
+    const original = readFileSync(checkpoint.checkpoint);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length - 1] ^= 0xff;
+    writeFileSync(checkpoint.checkpoint, damaged);
+    const { result } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true, evalData: TEST_SPLIT }));
+    expect(result.reused).toEqual({ extract: true, embed: 6, emit: 1 });
+    expect(readFileSync(checkpoint.checkpoint)).toEqual(original);
   });
 
   it('scores from the top down and stops once the cut is decided', async () => {
