@@ -68,9 +68,13 @@ export async function runWithWorkers<T>(
   config: TemporalConfig,
   execute: () => Promise<T>,
 ): Promise<{ value: T; embeddedWorker: boolean }> {
-  // WORKFLOW (1) pollers on the CPU queue run the workflow; ACTIVITY (2) pollers on the GPU queue extract.
+  // The server lists a worker that just exited among the pollers for minutes, so on this machine
+  // the CLI always brings its own workers (a separate `sls worker` shares the work). On a cluster,
+  // WORKFLOW (1) pollers on the CPU queue and ACTIVITY (2) pollers on the GPU queue mean workers run.
   const needsWorker =
-    !(await hasPollers(connection, config, config.taskQueues.cpu, 1)) || !(await hasPollers(connection, config, config.taskQueues.gpu, 2));
+    isLoopback(config.address) ||
+    !(await hasPollers(connection, config, config.taskQueues.cpu, 1)) ||
+    !(await hasPollers(connection, config, config.taskQueues.gpu, 2));
   if (!needsWorker) return { value: await execute(), embeddedWorker: false };
   installLogging();
   const workerConnection = await connectWorker(config);

@@ -122,5 +122,10 @@ describe('sls run', () => {
     const { accuracy } = report.checkpoints[0];
     expect(accuracy.rows).toBe(797);
     expect(result.stdout).toContain(`(c) pruned, refit head         ${(100 * accuracy.prunedRefitHead).toFixed(1)}%`);
+
+    // Right after: the server still lists the exited workers as pollers; the run must not wait on them.
+    const again = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '1', '--out', out], environment);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).reused.extract).toBe(true);
   });
 });
