@@ -1,32 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/arrowTensors.js';
+import { sls } from '../helpers/cli.js';
 import { FIXTURES, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';
-
-const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
-const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run('node', [SLS, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
 
 describe('sls extract / embed / score / decide', () => {
   const out = temporaryDir();

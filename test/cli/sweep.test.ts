@@ -1,32 +1,17 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sls } from '../helpers/cli.js';
 import { temporaryDir } from '../helpers/fixtures.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
 import { startTemporal } from '../helpers/temporal.js';
-
-const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
-const run = promisify(execFile);
-
-async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [SLS, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
 
 describe('sls sweep on a bad sweep file', () => {
   it('exits with 2 and names the file, the key and why, before reaching Temporal', async () => {
     const file = join(temporaryDir(), 'bad.yaml');
     writeFileSync(file, 'name: s\nmodels: {m: m.onnx}\ndatasets: [{name: d, data: d.arrow}]\noutput: out\nalphas: [0.3, 1.2]\n');
-    const result = await sls(['sweep', file], { SLS_TEMPORAL_ADDRESS: '192.0.2.1:1' });
+    const result = await sls(['sweep', file], { SLS_TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`sls: ${file}: alphas[1]: alpha must be in (0, 1]\n`);
   });

@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -17,11 +16,10 @@ import type { TemporalConfig } from '../../workers/config.js';
 import { createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import type { SweepResult } from '../../workflows/sweep.js';
+import { SLS } from '../helpers/cli.js';
 import { temporaryDir } from '../helpers/fixtures.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
 import { startTemporal, testConfig } from '../helpers/temporal.js';
-
-const SLS = fileURLToPath(new URL('../../bin/sls.mjs', import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
