@@ -147,16 +147,11 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   };
 }
 
-/**
- * Fills `order` with the point indices sorted along a Z-order (Morton) curve over the bounding
- * box, using `keys` as scratch: each key packs the interleaved quantised coordinates above the
- * point index, so one native sort of a Float64Array orders them with no allocation.
- */
-export function spatialOrder(embedding: Float64Array, n: number, keys: Float64Array, order: Int32Array): void {
-  const indexBits = Math.max(1, Math.ceil(Math.log2(n)));
-  const bitsPerAxis = Math.min(16, Math.floor((53 - indexBits) / 2)); // keys stay exact integers
-  const cells = 2 ** bitsPerAxis;
-  const indexScale = 2 ** indexBits;
+/** Scratch for boundingBox, so that no iteration allocates. */
+const box = new Float64Array(4);
+
+/** The bounding box of the n points of `embedding`, written to `out` as [minX, minY, maxX, maxY]. */
+function boundingBox(embedding: Float64Array, n: number, out: Float64Array): void {
   let minX = Number.POSITIVE_INFINITY;
   let minY = Number.POSITIVE_INFINITY;
   let maxX = Number.NEGATIVE_INFINITY;
@@ -169,6 +164,27 @@ export function spatialOrder(embedding: Float64Array, n: number, keys: Float64Ar
     if (y < minY) minY = y;
     if (y > maxY) maxY = y;
   }
+  out[0] = minX;
+  out[1] = minY;
+  out[2] = maxX;
+  out[3] = maxY;
+}
+
+/**
+ * Fills `order` with the point indices sorted along a Z-order (Morton) curve over the bounding
+ * box, using `keys` as scratch: each key packs the interleaved quantised coordinates above the
+ * point index, so one native sort of a Float64Array orders them with no allocation.
+ */
+export function spatialOrder(embedding: Float64Array, n: number, keys: Float64Array, order: Int32Array): void {
+  const indexBits = Math.max(1, Math.ceil(Math.log2(n)));
+  const bitsPerAxis = Math.min(16, Math.floor((53 - indexBits) / 2)); // keys stay exact integers
+  const cells = 2 ** bitsPerAxis;
+  const indexScale = 2 ** indexBits;
+  boundingBox(embedding, n, box);
+  const minX = box[0];
+  const minY = box[1];
+  const maxX = box[2];
+  const maxY = box[3];
   const scaleX = maxX > minX ? (cells - 1) / (maxX - minX) : 0;
   const scaleY = maxY > minY ? (cells - 1) / (maxY - minY) : 0;
   for (let i = 0; i < n; i++) {
@@ -218,21 +234,12 @@ export class QuadTree {
    * order (a spatial order lays nearby cells out nearby in the pool).
    */
   build(embedding: Float64Array, n: number, order: Int32Array): void {
-    let minX = Number.POSITIVE_INFINITY;
-    let minY = Number.POSITIVE_INFINITY;
-    let maxX = Number.NEGATIVE_INFINITY;
-    let maxY = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const x = embedding[2 * i];
-      const y = embedding[2 * i + 1];
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (y < minY) minY = y;
-      if (y > maxY) maxY = y;
-    }
+    boundingBox(embedding, n, box);
+    const minX = box[0];
+    const minY = box[1];
     // scikit-learn widens the upper bounds so that every point is strictly inside.
-    maxX = Math.max(maxX * (1 + 1e-3 * Math.sign(maxX)), maxX + 1e-3);
-    maxY = Math.max(maxY * (1 + 1e-3 * Math.sign(maxY)), maxY + 1e-3);
+    const maxX = Math.max(box[2] * (1 + 1e-3 * Math.sign(box[2])), box[2] + 1e-3);
+    const maxY = Math.max(box[3] * (1 + 1e-3 * Math.sign(box[3])), box[3] + 1e-3);
     this.nodeCount = 1;
     this.initCell(0, (minX + maxX) / 2, (minY + maxY) / 2, (maxX - minX) / 2, (maxY - minY) / 2);
     for (let k = 0; k < n; k++) {
