@@ -287,19 +287,6 @@ console.log(
 );
 console.log('| engine | n | threads | median wall s | runs (wall s) | median CPU s | exact KL | SLS |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const row of rows) {
-  const runsText = row.seconds.map((s) => s.toFixed(2)).join(', ');
-  const cells = [
-    row.engine,
-    row.n,
-    row.threads,
-    median(row.seconds).toFixed(2),
-    runsText,
-    median(row.cpuSeconds).toFixed(2),
-    row.kl.toFixed(4),
-    row.sls.toFixed(4),
-  ];
-  console.log(`| ${cells.join(' | ')} |`);
-}
+for (const row of rows) console.log(tableRow(row));
 console.log();
 for (const line of silhouetteLines) console.log(line);

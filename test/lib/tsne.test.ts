@@ -11,6 +11,7 @@ import { exactNeighbors } from '../../lib/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../../lib/tsne/optimizer.js';
 import { pcaInitialization } from '../../lib/tsne/pca.js';
 import { SeededRandom } from '../../lib/tsne/random.js';
+import { bruteForceScan } from '../helpers/neighbors.js';
 
 /** scikit-learn's outputs on 5 Gaussian blobs (n = 400, d = 50); see make_sklearn_fixtures.py. */
 const raw = JSON.parse(readFileSync(new URL('../fixtures/sklearn/tsne_clustered.json', import.meta.url), 'utf8'));
@@ -107,14 +108,7 @@ describe('exactNeighbors', () => {
     const k = 7;
     const { indices, sqDistances } = await exactNeighbors(features, n, d, k);
     for (const i of [0, 63, 64, 100, 149]) {
-      const all: { j: number; distance: number }[] = [];
-      for (let j = 0; j < n; j++) {
-        if (j === i) continue;
-        let distance = 0;
-        for (let a = 0; a < d; a++) distance += (features[i * d + a] - features[j * d + a]) ** 2;
-        all.push({ j, distance });
-      }
-      all.sort((p, q) => p.distance - q.distance || p.j - q.j);
+      const all = bruteForceScan(features, n, d, i);
       expect(Array.from(indices.subarray(i * k, (i + 1) * k))).toEqual(all.slice(0, k).map((e) => e.j));
       for (let r = 0; r < k; r++) expect(sqDistances[i * k + r]).toBeCloseTo(all[r].distance, 12);
     }

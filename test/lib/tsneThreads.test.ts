@@ -15,6 +15,7 @@ import { runTsneOffThread } from '../../lib/tsne/offThread.js';
 import { SeededRandom } from '../../lib/tsne/random.js';
 import { decodeState, encodeState, loadState, saveState, type TsneState } from '../../lib/tsne/state.js';
 import { ThreadTeam } from '../../lib/tsne/team.js';
+import { bruteForceNeighbors } from '../helpers/neighbors.js';
 
 /** Gaussian blobs: `classes` classes of `perClass` points in d dimensions, 10 apart. */
 function blobs(perClass: number, classes: number, d: number, seed: number): { features: Float32Array; labels: Int32Array } {
@@ -31,19 +32,6 @@ function blobs(perClass: number, classes: number, d: number, seed: number): { fe
 
 function sameBits(a: Float64Array, b: Float64Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** The k nearest of point i by a plain float64 scan, ties to the smaller index. */
-function bruteForce(features: Float32Array, n: number, d: number, k: number, i: number): number[] {
-  const all: { j: number; distance: number }[] = [];
-  for (let j = 0; j < n; j++) {
-    if (j === i) continue;
-    let distance = 0;
-    for (let a = 0; a < d; a++) distance += (features[i * d + a] - features[j * d + a]) ** 2;
-    all.push({ j, distance });
-  }
-  all.sort((p, q) => p.distance - q.distance || p.j - q.j);
-  return all.slice(0, k).map((e) => e.j);
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'sls-tsne-threads-'));
@@ -73,7 +61,7 @@ describe('exactNeighbors across threads', () => {
       await team.close();
     }
     for (const i of [0, 1, 63, 64, 65, 128, 299])
-      expect(Array.from(one.indices.subarray(i * 9, i * 9 + 9))).toEqual(bruteForce(features, n, 6, 9, i));
+      expect(Array.from(one.indices.subarray(i * 9, i * 9 + 9))).toEqual(bruteForceNeighbors(features, n, 6, 9, i));
   });
 
   it('stays exact where the kernel’s float32 distances cannot separate the points (falls back to a full scan)', async () => {
@@ -84,7 +72,7 @@ describe('exactNeighbors across threads', () => {
     const d = 8;
     const features = Float32Array.from({ length: n * d }, (_, t) => (t < (n * d) / 2 ? 1000 : -1000) + 0.01 * random.nextGaussian());
     const { indices } = await exactNeighbors(features, n, d, 5);
-    for (let i = 0; i < n; i++) expect(Array.from(indices.subarray(i * 5, i * 5 + 5))).toEqual(bruteForce(features, n, d, 5, i));
+    for (let i = 0; i < n; i++) expect(Array.from(indices.subarray(i * 5, i * 5 + 5))).toEqual(bruteForceNeighbors(features, n, d, 5, i));
   });
 });
 
