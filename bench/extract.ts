@@ -3,7 +3,8 @@
  * Python session on the same graph, and PyTorch eager, on the same ViT-B/16-sized model (random
  * weights, made and exported at benchmark time into .sls/bench/vit-b16/, not committed) and the
  * same images and batch size. Median images per second of several rounds, each engine once a
- * round, every engine warmed up first.
+ * round, every engine warmed up first. One more row: the bare session on the graph that exposes
+ * every block's whole output, as extraction ran before it took the CLS tokens inside the graph.
  * The goal: the pipeline within 5% of the bare session.
  *
  *   npx tsx bench/extract.ts [--n 32] [--batch 8] [--runs 3] [--python /work/fixvenv/bin/python]
@@ -22,7 +23,7 @@ import { extractFeatures } from '../lib/extract.js';
 import { findBlocks } from '../lib/onnx/blocks.js';
 import { loadModel, saveModel } from '../lib/onnx/model.js';
 import { createSession } from '../lib/onnx/session.js';
-import { exposeTensors } from '../lib/onnx/surgery.js';
+import { exposeClsTokens, exposeTensors } from '../lib/onnx/surgery.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,15 +56,17 @@ function median(values: number[]): number {
 console.log(`model and ${n} images in ${CACHE} (made once by bench/make_vit_b16.py)`);
 python('make_vit_b16.py', [CACHE, String(n)]);
 
-// The graph the pipeline runs (every block's output exposed), for the Python session to run too.
+// The graph the pipeline runs (every block's CLS token taken in the graph), for the Python session
+// to run too; and, for the bare session only, the graph that exposes every block's whole output
+// [batch, tokens, dim] (what extraction ran before), to show what taking the CLS in the graph saves.
 const model = await loadModel(MODEL);
 const { blockOutputs } = findBlocks(model, MODEL);
-const exposed = exposeTensors(model, blockOutputs);
+const { model: exposed, cls: clsOutputs } = exposeClsTokens(model, blockOutputs);
 await saveModel(EXPOSED, exposed);
 
 // The peers load once and then time one pass per request, so that every round runs each engine
 // once, back to back: drift in the host's load reaches all of them alike.
-const peer = spawn(args.python, [join(BENCH, 'extract_peers.py'), EXPOSED, MODEL, PIXELS, String(batch), blockOutputs.join(',')], {
+const peer = spawn(args.python, [join(BENCH, 'extract_peers.py'), EXPOSED, MODEL, PIXELS, String(batch), clsOutputs.join(',')], {
   stdio: ['pipe', 'pipe', 'ignore'],
 });
 const replies = createInterface({ input: peer.stdout })[Symbol.asyncIterator]();
@@ -79,9 +82,10 @@ interface Pass {
   images_per_second: number;
   cpu_seconds_per_image: number;
 }
-const passes: Record<'pipeline' | 'node_bare' | (typeof ENGINES)[number], Pass[]> = {
+const passes: Record<'pipeline' | 'node_bare' | 'node_bare_whole' | (typeof ENGINES)[number], Pass[]> = {
   pipeline: [],
   node_bare: [],
+  node_bare_whole: [],
   ort_same_graph: [],
   ort_logits: [],
   torch_eager: [],
@@ -90,15 +94,25 @@ const passes: Record<'pipeline' | 'node_bare' | (typeof ENGINES)[number], Pass[]
 // The bare session in this process: the same onnxruntime build and options as the pipeline, the
 // images already in memory, nothing but session.run and the CLS rows copied out.
 const bare = await createSession(exposed, 'cpu', MODEL);
+const bareWhole = await createSession(exposeTensors(model, blockOutputs), 'cpu', MODEL);
 const { values: allPixels } = readFloatRows(await readArrowTable(PIXELS), 'pixels', PIXELS);
 const PER_IMAGE = 3 * 224 * 224;
 const bareCls: Float32Array[] = [];
-async function bareRun(start: number): Promise<void> {
+async function bareRun(start: number, whole: boolean): Promise<void> {
   const rows = Math.min(batch, n - start);
   const feeds = {
     pixel_values: new Tensor('float32', allPixels.subarray(start * PER_IMAGE, (start + rows) * PER_IMAGE), [rows, 3, 224, 224]),
   };
-  const results = await bare.run(feeds, blockOutputs);
+  if (!whole) {
+    const results = await bare.run(feeds, clsOutputs);
+    clsOutputs.forEach((name, layer) => {
+      const [, dim] = results[name].dims;
+      bareCls[layer] ??= new Float32Array(n * dim);
+      bareCls[layer].set(results[name].data as Float32Array, start * dim);
+    });
+    return;
+  }
+  const results = await bareWhole.run(feeds, blockOutputs);
   blockOutputs.forEach((name, layer) => {
     const [, tokens, dim] = results[name].dims;
     const values = results[name].data as Float32Array;
@@ -107,17 +121,18 @@ async function bareRun(start: number): Promise<void> {
       bareCls[layer].set(values.subarray(row * tokens * dim, row * tokens * dim + dim), (start + row) * dim);
   });
 }
-async function barePass(): Promise<Pass> {
-  await bareRun(0);
+async function barePass(whole: boolean): Promise<Pass> {
+  await bareRun(0, whole);
   const [wall, cpu] = [performance.now(), process.cpuUsage()];
-  for (let start = batch; start < n; start += batch) await bareRun(start);
+  for (let start = batch; start < n; start += batch) await bareRun(start, whole);
   const used = process.cpuUsage(cpu);
   return {
     images_per_second: (n - batch) / ((performance.now() - wall) / 1000),
     cpu_seconds_per_image: (used.user + used.system) / 1e6 / (n - batch),
   };
 }
-await bareRun(0);
+await bareRun(0, false);
+await bareRun(0, true);
 const endToEnd: number[] = [];
 const load = [loadavg()[0]];
 for (let run = 0; run < runs; run++) {
@@ -140,7 +155,8 @@ for (let run = 0; run < runs; run++) {
     },
   });
   endToEnd.push(n / ((performance.now() - started) / 1000));
-  passes.node_bare.push(await barePass());
+  passes.node_bare.push(await barePass(false));
+  passes.node_bare_whole.push(await barePass(true));
   for (const engine of ENGINES) {
     peer.stdin.write(`${engine}\n`);
     passes[engine].push((await reply()) as unknown as Pass);
@@ -149,10 +165,12 @@ for (let run = 0; run < runs; run++) {
 }
 peer.stdin.end();
 await bare.release();
+await bareWhole.release();
 
 const rows: Array<[string, Pass[]]> = [
   ['sls extract (onnxruntime-node, lib/extract.ts)', passes.pipeline],
   ['onnxruntime-node bare session, same graph', passes.node_bare],
+  ["onnxruntime-node bare session, every block's whole output (extraction before the CLS was taken in the graph)", passes.node_bare_whole],
   ['onnxruntime Python session, same graph', passes.ort_same_graph],
   ['onnxruntime Python session, logits only', passes.ort_logits],
   ['PyTorch eager, hidden states', passes.torch_eager],

@@ -7,7 +7,7 @@ Loads three engines, warms each up with one untimed run (as the pipeline does), 
 images, as {"engine": ..., "images_per_second": ..., "cpu_seconds_per_image": ...}, so that the caller can interleave its own
 runs with these and drift in the host's load hits every engine alike:
   ort_same_graph   onnxruntime's Python InferenceSession on the graph the pipeline runs (every
-                   block's output exposed), the session options the pipeline uses, CLS rows kept
+                   block's CLS token taken in the graph), the session options the pipeline uses
   ort_logits       the same session options on the exported model as it is (logits only)
   torch_eager      PyTorch eager, the same weights, output_hidden_states=True, CLS rows kept
 "ready" carries the largest difference between PyTorch's and onnxruntime's top-block CLS.
@@ -46,6 +46,12 @@ def timed_pass(run, images: np.ndarray, batch: int) -> dict:
             "cpu_seconds_per_image": (time.process_time() - cpu) / measured}
 
 
+def cls_rows(output: np.ndarray) -> np.ndarray:
+    """The CLS rows of a block output: the output itself where the graph took them ([batch, dim]),
+    else token 0 of [batch, tokens, dim]."""
+    return output if output.ndim == 2 else output[:, 0].copy()
+
+
 def ort_session(path: str):
     import onnxruntime as ort
 
@@ -82,13 +88,13 @@ def main() -> int:
             return [h[:, 0].clone() for h in hidden[1:]]
 
     engines = {
-        "ort_same_graph": lambda x: [o[:, 0].copy() for o in same_graph.run(outputs, {"pixel_values": x})],
+        "ort_same_graph": lambda x: [cls_rows(o) for o in same_graph.run(outputs, {"pixel_values": x})],
         "ort_logits": lambda x: logits_only.run(["logits"], {"pixel_values": x}),
         "torch_eager": torch_run,
     }
     for run in engines.values():
         run(images[:1])
-    ort_top = same_graph.run(outputs[-1:], {"pixel_values": images[:2]})[0][:, 0]
+    ort_top = cls_rows(same_graph.run(outputs[-1:], {"pixel_values": images[:2]})[0])
     diff = float(np.abs(torch_run(images[:2])[-1].numpy() - ort_top).max())
     print(json.dumps({"ready": True, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
                       "torch_vs_ort_top_cls_max_abs_diff": diff}), flush=True)

@@ -1,6 +1,6 @@
 /**
- * Feature extraction: one forward pass of the dataset through an ONNX ViT with every block's
- * output exposed, keeping the CLS token (index 0) of each block, one Arrow file per layer.
+ * Feature extraction: one forward pass of the dataset through an ONNX ViT that returns the CLS
+ * token (index 0) of every block's output, taken inside the graph, one Arrow file per layer.
  */
 import { freemem } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { type Preprocessing, type PreprocessingFlags, preprocessingFromMetadata 
 import { type BlockLayout, blockLayout } from './onnx/blocks.js';
 import { type ImageInput, imageInput, loadModel, type ModelProto, modelMetadata } from './onnx/model.js';
 import { createSession, type ExecutionProvider } from './onnx/session.js';
-import { exposeTensors } from './onnx/surgery.js';
+import { type ClsOutputs, exposeClsTokens } from './onnx/surgery.js';
 
 export type { ExecutionProvider } from './onnx/session.js';
 
@@ -54,38 +54,83 @@ export function preprocessingFor(model: ModelProto, input: ImageInput, path: str
   return preprocessingFromMetadata(modelMetadata(model), { height: input.height, width: input.width }, flags, path);
 }
 
-/** The largest batch extraction picks by itself: beyond it throughput no longer grows on a CPU or a GPU. */
-export const MAX_AUTO_BATCH = 64;
+/**
+ * The largest batch extraction picks by itself, per execution provider. Measured on ViT-B/16 with
+ * the CLS tokens taken in the graph: on a CPU (2 cores), 10.4 to 10.8 images/s at batches 8 and 16,
+ * 9.1 at 32, 8.6 at 64 and 8.3 at 128 (bench/extractBatch.ts), each image of batch holding about
+ * 43 MB; `sls extract --ep cuda` on an H200 gave 1,881 images/s at batch 32, 2,015 at 64, 2,009 at
+ * 128 and 1,835 at 256 (gpu-check).
+ */
+export const MAX_AUTO_BATCH: Readonly<Record<ExecutionProvider, number>> = { cpu: 16, cuda: 64 };
 
 /**
- * The batch size that fits memory: a quarter of the free memory, over three times the bytes of
- * one image's outputs (every block's [tokens, dim] is exposed, and the runtime's own activations
- * of about as much live beside the copy handed back), at most MAX_AUTO_BATCH, at least 1.
+ * The runtime's memory for one image of batch, in block outputs (tokens x dim float32): what the
+ * arena holds for the activations of a forward pass (attention scores included), measured for
+ * ViT-B/16 at 224 x 224 on the CPU as the process's resident memory that a run adds, per image:
+ * 43.0 to 43.6 MB at batches 8 to 128 (bench/extractBatch.ts), 72 block outputs of 605 KB.
+ * Attention scores grow as tokens squared: a model with several times ViT-B/16's 197 tokens takes
+ * more than this, which the margin of batchSizeForMemory (a quarter of free memory) absorbs. On
+ * a GPU these activations lie in device memory: host memory then bounds the batch conservatively.
  */
-export function batchSizeForMemory(outputBytesPerImage: number, freeBytes: number): number {
-  const fits = Math.floor(freeBytes / 4 / (3 * outputBytesPerImage));
-  return Math.max(1, Math.min(MAX_AUTO_BATCH, fits));
+export const WORKING_SET_BLOCK_OUTPUTS = 72;
+
+/** A block output's shape, for one image: tokens x dim. */
+export interface BlockShape {
+  tokens: number;
+  dim: number;
+}
+
+/**
+ * The bytes one image of a batch takes while it runs: the runtime's working set (a multiple of
+ * one block output, whatever the number of blocks: the arena reuses a block's buffers in the
+ * next) and the CLS features handed back, dim values a block.
+ */
+export function bytesPerImage({ tokens, dim }: BlockShape, blocks: number): number {
+  return 4 * (WORKING_SET_BLOCK_OUTPUTS * tokens * dim + blocks * dim);
+}
+
+/**
+ * The batch size that fits memory: a quarter of the free memory over the bytes of one image
+ * (bytesPerImage), at most `largest` (MAX_AUTO_BATCH of the provider), at least 1.
+ */
+export function batchSizeForMemory(imageBytes: number, freeBytes: number, largest: number): number {
+  const fits = Math.floor(freeBytes / 4 / imageBytes);
+  return Math.max(1, Math.min(largest, fits));
+}
+
+function blockShapeError(modelPath: string, layer: number, name: string, dims: readonly number[], expected: string): InputError {
+  return new InputError(modelPath, `block ${layer + 1} output "${name}" has shape [${dims.join(', ')}], expected ${expected}`);
 }
 
 /**
  * One untimed run on the first image (its allocations and kernel choices are not steady state);
- * returns the bytes of one image's outputs, which size the batches.
+ * checks that every block output is [batch, tokens, dim] and returns its shape for one image,
+ * which sizes the batches.
  */
 async function warmUp(
   session: InferenceSession,
   dataset: ImageDataset,
   input: ImageInput,
   layout: BlockLayout,
+  outputs: ClsOutputs,
   preprocessing: Preprocessing | null,
-): Promise<number> {
+  modelPath: string,
+): Promise<BlockShape> {
   const rows = input.fixedBatch ?? 1;
   const images = new Float32Array(rows * input.channels * input.height * input.width);
   await dataset.readBatch(0, 1, images, preprocessing);
-  const results = await session.run(
-    { [input.name]: new Tensor('float32', images, [rows, input.channels, input.height, input.width]) },
-    layout.blockOutputs,
-  );
-  return layout.blockOutputs.reduce((bytes, name) => bytes + results[name].data.length * 4, 0) / rows;
+  const results = await session.run({ [input.name]: new Tensor('float32', images, [rows, input.channels, input.height, input.width]) }, [
+    ...outputs.cls,
+    ...outputs.shapes,
+  ]);
+  const shapes = outputs.shapes.map((name) => Array.from(results[name].data as BigInt64Array, Number));
+  shapes.forEach((dims, layer) => {
+    if (dims.length !== 3 || dims[0] !== rows || dims[1] < 1) {
+      throw blockShapeError(modelPath, layer, layout.blockOutputs[layer], dims, '[batch, tokens, dim]');
+    }
+  });
+  const largest = shapes.reduce((top, dims) => (dims[1] * dims[2] > top[1] * top[2] ? dims : top));
+  return { tokens: largest[1], dim: largest[2] };
 }
 
 export async function extractFeatures(
@@ -100,12 +145,15 @@ export async function extractFeatures(
   const valuesPerImage = input.channels * input.height * input.width;
   const dataset = await openDataset(dataPath, valuesPerImage);
   const preprocessing = dataset.needsPreprocessing ? preprocessingFor(model, input, modelPath, options) : null;
-  const session = await createSession(exposeTensors(model, layout.blockOutputs), options.executionProvider ?? 'cpu', modelPath);
+  const provider = options.executionProvider ?? 'cpu';
+  const outputs = exposeClsTokens(model, layout.blockOutputs);
+  const session = await createSession(outputs.model, provider, modelPath);
   let cls: Float32Array[];
   let imagesPerSecond: number;
   try {
-    const outputBytesPerImage = await warmUp(session, dataset, input, layout, preprocessing);
-    const batchSize = input.fixedBatch ?? options.batchSize ?? batchSizeForMemory(outputBytesPerImage, freemem());
+    const shape = await warmUp(session, dataset, input, layout, outputs, preprocessing, modelPath);
+    const imageBytes = bytesPerImage(shape, layout.blockOutputs.length);
+    const batchSize = input.fixedBatch ?? options.batchSize ?? batchSizeForMemory(imageBytes, freemem(), MAX_AUTO_BATCH[provider]);
     // The first batch at full size still grows the runtime's memory arena: time from its end.
     let timed = { rows: dataset.rows, from: performance.now() };
     const onBatch = (rowsDone: number, rowsTotal: number) => {
@@ -113,7 +161,7 @@ export async function extractFeatures(
         timed = { rows: rowsTotal - rowsDone, from: performance.now() };
       options.onBatch?.(rowsDone, rowsTotal);
     };
-    cls = await runBatches(session, dataset, input, layout, batchSize, preprocessing, onBatch, modelPath);
+    cls = await runBatches(session, dataset, input, layout, outputs, batchSize, preprocessing, onBatch, modelPath);
     imagesPerSecond = timed.rows / ((performance.now() - timed.from) / 1000);
   } finally {
     await session.release();
@@ -142,6 +190,7 @@ async function runBatches(
   dataset: ImageDataset,
   input: ImageInput,
   layout: BlockLayout,
+  outputs: ClsOutputs,
   batchSize: number,
   preprocessing: Preprocessing | null,
   onBatch: ExtractOptions['onBatch'],
@@ -166,21 +215,16 @@ async function runBatches(
     const rowsInTensor = input.fixedBatch ?? count;
     const data = buffers[turn].subarray(0, rowsInTensor * valuesPerImage);
     const feeds = { [input.name]: new Tensor('float32', data, [rowsInTensor, input.channels, input.height, input.width]) };
-    const results = await session.run(feeds, layout.blockOutputs);
-    layout.blockOutputs.forEach((name, layer) => {
+    const results = await session.run(feeds, outputs.cls);
+    outputs.cls.forEach((name, layer) => {
       const output = results[name];
-      const [rows, tokens, dim] = output.dims;
-      if (output.dims.length !== 3 || rows !== rowsInTensor || tokens < 1) {
-        throw new InputError(
-          modelPath,
-          `block ${layer + 1} output "${name}" has shape [${output.dims.join(', ')}], expected [batch, tokens, dim]`,
-        );
+      const [rows, dim] = output.dims;
+      if (output.dims.length !== 2 || rows !== rowsInTensor) {
+        throw blockShapeError(modelPath, layer, layout.blockOutputs[layer], output.dims, '[batch, dim] for its CLS token');
       }
       if (cls[layer] === undefined) cls[layer] = new Float32Array(dataset.rows * dim);
-      const values = output.data as Float32Array;
-      for (let row = 0; row < count; row++) {
-        cls[layer].set(values.subarray(row * tokens * dim, row * tokens * dim + dim), (start + row) * dim);
-      }
+      // Rows beyond count pad a fixed-batch export's tail.
+      cls[layer].set((output.data as Float32Array).subarray(0, count * dim), start * dim);
     });
     onBatch?.(start + count, dataset.rows);
   }

@@ -50,6 +50,9 @@ export const onnx = {
     DataType: root.lookupEnum('onnx.TensorProto.DataType').values as unknown as Schema['TensorProto']['DataType'],
     DataLocation: root.lookupEnum('onnx.TensorProto.DataLocation').values as unknown as Schema['TensorProto']['DataLocation'],
   },
+  AttributeProto: {
+    AttributeType: root.lookupEnum('onnx.AttributeProto.AttributeType').values as unknown as Schema['AttributeProto']['AttributeType'],
+  },
 };
 
 /** protobuf (and so onnxruntime from bytes) cannot hold a message of 2 GiB or more. */

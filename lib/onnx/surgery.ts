@@ -21,6 +21,76 @@ export function exposeTensors(model: ModelProto, tensors: readonly string[]): Mo
   return withGraph(model, { ...graph, output: [...(graph.output ?? []), ...added] });
 }
 
+/** The names of the graph's nodes and tensors (initialisers, inputs, outputs): new ones must avoid them. */
+function namesIn(graph: GraphProto): Set<string> {
+  const names = new Set<string>();
+  for (const node of graph.node ?? []) {
+    for (const name of [node.name ?? '', ...(node.input ?? []), ...(node.output ?? [])]) names.add(name);
+  }
+  for (const tensor of graph.initializer ?? []) names.add(tensor.name as string);
+  for (const value of [...(graph.input ?? []), ...(graph.output ?? [])]) names.add(value.name as string);
+  return names;
+}
+
+/** `base`, or `base_2`, `base_3`, ...: the first not in `taken`, which it then joins. */
+function freshName(base: string, taken: Set<string>): string {
+  let name = base;
+  for (let suffix = 2; taken.has(name); suffix++) name = `${base}_${suffix}`;
+  taken.add(name);
+  return name;
+}
+
+export interface ClsOutputs {
+  model: ModelProto;
+  /** cls[i] is the graph output holding row 0 along axis 1 of blocks[i], [batch, dim] of [batch, tokens, dim]. */
+  cls: string[];
+  /** shapes[i] is the graph output holding the shape of blocks[i] (int64, [batch, tokens, dim] for a ViT). */
+  shapes: string[];
+}
+
+/**
+ * A copy of the model that returns, for each named [batch, tokens, dim] tensor, its CLS token
+ * (token 0) as a [batch, dim] graph output: Gather(tensor, indices = scalar 0, axis = 1), so that
+ * the runtime hands back (and, on a GPU, copies to the host) dim values an image per block rather
+ * than tokens x dim. Also returns each tensor's shape (Shape, int64, no data read), so that the
+ * caller can check that it is [batch, tokens, dim] and size its batches by it.
+ */
+export function exposeClsTokens(model: ModelProto, tensors: readonly string[]): ClsOutputs {
+  const graph = model.graph as GraphProto;
+  const taken = namesIn(graph);
+  const index = freshName('sls_cls_index', taken);
+  const cls = tensors.map((name) => freshName(`${name}_cls`, taken));
+  const shapes = tensors.map((name) => freshName(`${name}_shape`, taken));
+  const nodes = tensors.flatMap((name, block) => [
+    onnx.NodeProto.create({
+      name: freshName(`sls_gather_cls_${block + 1}`, taken),
+      opType: 'Gather',
+      input: [name, index],
+      output: [cls[block]],
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+    }),
+    onnx.NodeProto.create({
+      name: freshName(`sls_shape_${block + 1}`, taken),
+      opType: 'Shape',
+      input: [name],
+      output: [shapes[block]],
+    }),
+  ]);
+  const output = (name: string, elemType: number) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } });
+  const surgered = withGraph(model, {
+    ...graph,
+    node: [...(graph.node ?? []), ...nodes],
+    // A scalar (no dims): Gather drops axis 1, [batch, tokens, dim] -> [batch, dim].
+    initializer: [...(graph.initializer ?? []), { name: index, dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [0] }],
+    output: [
+      ...(graph.output ?? []),
+      ...cls.map((name) => output(name, onnx.TensorProto.DataType.FLOAT)),
+      ...shapes.map((name) => output(name, onnx.TensorProto.DataType.INT64)),
+    ],
+  });
+  return { model: surgered, cls, shapes };
+}
+
 /** Drops every node and initialiser that no graph output depends on. */
 function pruneUnused(graph: GraphProto): GraphProto {
   const nodes = graph.node ?? [];

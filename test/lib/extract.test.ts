@@ -3,7 +3,14 @@ import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFeatures, writeFeatures } from '../../lib/arrowTensors.js';
 import { InputError } from '../../lib/errors.js';
-import { batchSizeForMemory, type ExtractSummary, extractFeatures, layerFileName, MAX_AUTO_BATCH } from '../../lib/extract.js';
+import {
+  batchSizeForMemory,
+  bytesPerImage,
+  type ExtractSummary,
+  extractFeatures,
+  layerFileName,
+  MAX_AUTO_BATCH,
+} from '../../lib/extract.js';
 import {
   FOLDER,
   IMAGES,
@@ -88,12 +95,16 @@ describe('extractFeatures on the fixture ViT', () => {
 });
 
 describe('batchSizeForMemory', () => {
-  it('keeps three times the outputs of a batch within a quarter of free memory, within 1..MAX_AUTO_BATCH', () => {
-    // ViT-B/16: 12 blocks x 197 tokens x 768 x 4 bytes = 7,262,208 bytes an image.
-    const vitB = 12 * 197 * 768 * 4;
-    expect(batchSizeForMemory(vitB, 1e9)).toBe(11); // floor(2.5e8 / 21,786,624)
-    expect(batchSizeForMemory(vitB, 64e9)).toBe(MAX_AUTO_BATCH);
-    expect(batchSizeForMemory(vitB, 1e6)).toBe(1);
+  it("keeps a batch's working set and CLS features within a quarter of free memory, within 1..MAX_AUTO_BATCH", () => {
+    // ViT-B/16: 72 block outputs of 197 tokens x 768 x 4 bytes, and 12 CLS tokens of 768 x 4 bytes:
+    // 4 x (10,893,312 + 9,216) = 43,610,112 bytes an image.
+    const vitB = bytesPerImage({ tokens: 197, dim: 768 }, 12);
+    expect(vitB).toBe(43_610_112);
+    expect(batchSizeForMemory(vitB, 1e9, MAX_AUTO_BATCH.cpu)).toBe(5); // floor(2.5e8 / 43,610,112)
+    expect(batchSizeForMemory(vitB, 8e9, MAX_AUTO_BATCH.cuda)).toBe(45); // floor(2e9 / 43,610,112)
+    expect(batchSizeForMemory(vitB, 8e9, MAX_AUTO_BATCH.cpu)).toBe(16);
+    expect(batchSizeForMemory(vitB, 64e9, MAX_AUTO_BATCH.cuda)).toBe(64);
+    expect(batchSizeForMemory(vitB, 1e6, MAX_AUTO_BATCH.cuda)).toBe(1);
   });
 });
 

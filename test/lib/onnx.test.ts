@@ -16,7 +16,7 @@ import {
   modelMetadata,
   onnx,
 } from '../../lib/onnx/model.js';
-import { exposeTensors, parameterCount, truncateBlocks } from '../../lib/onnx/surgery.js';
+import { exposeClsTokens, exposeTensors, parameterCount, truncateBlocks } from '../../lib/onnx/surgery.js';
 import { MODEL, maxAbsDiff, NO_BLOCKS_MODEL, REFERENCE, TRAIN, temporaryDir } from '../helpers/fixtures.js';
 
 async function referenceBatch(): Promise<Tensor> {
@@ -109,6 +109,50 @@ describe('block discovery', () => {
     const found = findBlocks(model, MODEL).blockOutputs;
     expect(blockLayout(model, MODEL, found.slice(0, 2)).blockOutputs).toEqual(found.slice(0, 2));
     expect(() => namedBlocks(model, MODEL, ['no_such_tensor'])).toThrow(/no node produces the block output "no_such_tensor"/);
+  });
+});
+
+describe('exposeClsTokens', () => {
+  it("returns each block's CLS token as [batch, dim], equal to row 0 of the unmodified graph's block output", async () => {
+    const model = await loadModel(MODEL);
+    const { blockOutputs } = findBlocks(model, MODEL);
+    // The oracle: the block outputs themselves, [batch, tokens, dim], from the graph with nothing added but outputs.
+    const full = await run(exposeTensors(model, blockOutputs), blockOutputs);
+    const { model: surgered, cls, shapes } = exposeClsTokens(model, blockOutputs);
+    expect(cls).toHaveLength(blockOutputs.length);
+    const outputs = await run(surgered, [...cls, ...shapes]);
+    blockOutputs.forEach((name, index) => {
+      const [rows, tokens, dim] = full[name].dims;
+      expect([rows, tokens, dim]).toEqual([REFERENCE.rows, 17, REFERENCE.hidden]); // 16 patches of 4x4 and the CLS token
+      expect(outputs[cls[index]].dims).toEqual([rows, dim]);
+      expect(Array.from(outputs[shapes[index]].data as BigInt64Array, Number)).toEqual([rows, tokens, dim]);
+      const values = full[name].data as Float32Array;
+      const rowZero = new Float32Array(rows * dim);
+      for (let row = 0; row < rows; row++) rowZero.set(values.subarray(row * tokens * dim, row * tokens * dim + dim), row * dim);
+      expect(maxAbsDiff(outputs[cls[index]].data as Float32Array, rowZero)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(outputs[cls[index]].data as Float32Array, REFERENCE.cls[index])).toBeLessThan(1e-4);
+    });
+  });
+
+  it('names what it adds apart from every tensor already in the graph', () => {
+    const model = onnx.ModelProto.create({
+      graph: onnx.GraphProto.create({
+        node: [
+          onnx.NodeProto.create({ name: 'a', opType: 'Relu', input: ['x'], output: ['h'] }),
+          onnx.NodeProto.create({ name: 'b', opType: 'Relu', input: ['h'], output: ['h_cls'] }),
+          onnx.NodeProto.create({ name: 'c', opType: 'Relu', input: ['h_cls'], output: ['sls_cls_index'] }),
+        ],
+        output: [{ name: 'sls_cls_index' }],
+      }),
+    });
+    const { model: surgered, cls, shapes } = exposeClsTokens(model, ['h']);
+    expect(cls).toEqual(['h_cls_2']);
+    expect(shapes).toEqual(['h_shape']);
+    const gather = surgered.graph?.node?.find((node) => node.opType === 'Gather');
+    expect(gather?.input).toEqual(['h', 'sls_cls_index_2']);
+    expect(surgered.graph?.output?.map((output) => output.name)).toEqual(['sls_cls_index', 'h_cls_2', 'h_shape']);
+    // The input model is left as it was.
+    expect(model.graph?.node).toHaveLength(3);
   });
 });
 
