@@ -274,7 +274,7 @@ function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number):
     `Silhouette of the min-max scaled ${n}-point embedding, ${CLASSES} classes, median of ${runs} runs:`,
     `| engine | median wall s | runs (wall s) | score |`,
     '|---|---|---|---|',
-    `| sls silhouetteScore | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
+    `| sls silhouetteScore, ${availableParallelism()} threads | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
     `| scikit-learn silhouette_score | ${median(theirs.times).toFixed(3)} | ${theirs.times.map((s) => s.toFixed(3)).join(', ')} | ${theirs.score.toFixed(12)} |`,
     `ratio ${(median(theirs.times) / median(seconds)).toFixed(1)}x; |difference| ${Math.abs(ours - theirs.score).toExponential(2)}`,
   ];

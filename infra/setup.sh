@@ -88,18 +88,31 @@ if [[ "${SLS_CUDA:-0}" == "1" ]]; then
   fi
 fi
 
-# --- 3. WASM kernels (t-SNE's kNN search, AssemblyScript source in wasm/) ------------------------
-wasm_out="dist/wasm/knn.wasm"
-if [[ -f "$wasm_out" && "$wasm_out" -nt wasm/knn.ts && "$wasm_out" -nt wasm/asconfig.json ]]; then
+# --- 3. WASM kernels (t-SNE's kNN searches, the silhouette; AssemblyScript sources in wasm/) ------
+# wasm/NAME.ts builds to dist/wasm/NAME.wasm; all are rebuilt when any is missing or older than
+# its source or the shared config.
+wasm_kernels=(knn silhouette blockKnn fft exactRepulsion rowProducts)
+wasm_stale=0
+for wasm_kernel in "${wasm_kernels[@]}"; do
+  wasm_out="dist/wasm/$wasm_kernel.wasm"
+  if [[ ! -f "$wasm_out" || ! "$wasm_out" -nt "wasm/$wasm_kernel.ts" || ! "$wasm_out" -nt wasm/asconfig.json ]]; then wasm_stale=1; fi
+done
+if [[ "$wasm_stale" == "0" ]]; then
   sls_log "wasm kernels: already done"
 else
   wasm_log="$SLS_STATE_DIR/setup-wasm.log"
-  if ! npm run --silent build:wasm </dev/null >"$wasm_log" 2>&1 || [[ ! -f "$wasm_out" ]]; then
+  if ! npm run --silent build:wasm </dev/null >"$wasm_log" 2>&1; then
     sls_err "building the WASM kernels failed (see $wasm_log)"
     tail -n 20 "$wasm_log" >&2
     exit 1
   fi
-  sls_log "wasm kernels: built $wasm_out"
+  for wasm_kernel in "${wasm_kernels[@]}"; do
+    if [[ ! -f "dist/wasm/$wasm_kernel.wasm" ]]; then
+      sls_err "building the WASM kernels left no dist/wasm/$wasm_kernel.wasm (see $wasm_log)"
+      exit 1
+    fi
+  done
+  sls_log "wasm kernels: built ${wasm_kernels[*]/%/.wasm} in dist/wasm"
 fi
 
 # --- 4. Temporal CLI ------------------------------------------------------------------------------

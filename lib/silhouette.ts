@@ -3,16 +3,43 @@
  * embedding, with the class labels as clusters (DESIGN section 1, steps 2-3). Matches
  * scikit-learn's `silhouette_score` (Euclidean) and `MinMaxScaler`.
  */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { InputError } from './errors.js';
+import { type DistanceSumsJob, sumClaimedBlocks } from './silhouetteKernel.js';
+import { awaitClaims, startThread } from './tsne/team.js';
+
+export interface SilhouetteOptions {
+  /**
+   * Threads measuring the distances (default: the available parallelism). The score is the same,
+   * bit for bit, whatever the count; below HELPERS_FROM points the caller's thread works alone.
+   */
+  threads?: number;
+}
+
+/**
+ * Points from which helper threads join: below (a few ms of work), two threads measured no faster
+ * than one.
+ */
+const HELPERS_FROM = 3_000;
+/** Blocks per run (more where classes cut them): enough to balance threads, few enough that the column sums stay small. */
+const BLOCKS = 64;
 
 /**
  * Mean silhouette coefficient of `points` (n rows of `dim` coordinates, row-major) clustered by
  * `labels`, exactly as scikit-learn's `silhouette_score` with the Euclidean metric: for each
  * point, a = mean distance to the other members of its class, b = the smallest mean distance to
  * another class, s = (b - a) / max(a, b); s = 0 for a point alone in its class and where
- * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time, O(n * (classes + dim)) memory.
+ * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time (each pair measured once, by the
+ * WASM kernel, see silhouetteKernel.ts), O(n * (classes + dim + blocks)) memory.
  */
-export function silhouetteScore(points: Float64Array, dim: number, labels: Int32Array, source = 'silhouette'): number {
+export function silhouetteScore(
+  points: Float64Array,
+  dim: number,
+  labels: Int32Array,
+  source = 'silhouette',
+  options: SilhouetteOptions = {},
+): number {
   if (!Number.isInteger(dim) || dim < 1) throw new InputError(source, `dimension must be a positive integer, got ${dim}`);
   const n = labels.length;
   if (points.length !== n * dim) {
@@ -25,46 +52,75 @@ export function silhouetteScore(points: Float64Array, dim: number, labels: Int32
   if (classCount < 2 || classCount > n - 1) {
     throw new InputError(source, `the silhouette needs between 2 and n - 1 = ${n - 1} distinct labels, got ${classCount}`);
   }
-  // Points sorted by class (counting sort, stable): each class is then one contiguous block, so
-  // the sums over a class run in a register and memory is read in order.
-  const classStart = new Int32Array(classCount + 1);
+  const helpers = n >= HELPERS_FROM ? Math.max(0, Math.floor(options.threads ?? availableParallelism()) - 1) : 0;
+  const job = distanceSumsJob(points, dim, classOf, classCount, helpers > 0);
+  // Helpers that get the job after the last block was claimed just return.
+  for (const helper of helperThreads(helpers)) helper.postMessage(job);
+  sumClaimedBlocks(job);
+  awaitClaims(job.counter, job.blockStart.length - 1);
+  return meanSilhouette(job);
+}
+
+/**
+ * The kernel's input: points sorted by class (counting sort, stable), so that each class is one
+ * contiguous run, cut into blocks of one class each.
+ */
+function distanceSumsJob(points: Float64Array, dim: number, classOf: Int32Array, classCount: number, shared: boolean): DistanceSumsJob {
+  const n = classOf.length;
+  const classStart = int32Array(classCount + 1, shared);
   for (let i = 0; i < n; i++) classStart[classOf[i] + 1]++;
   for (let c = 0; c < classCount; c++) classStart[c + 1] += classStart[c];
-  const sorted = new Float64Array(n * dim);
-  const sortedClass = new Int32Array(n);
+  const coordinates = float64Array(n * dim, shared);
   const fill = classStart.slice(0, classCount);
   for (let i = 0; i < n; i++) {
     const slot = fill[classOf[i]]++;
-    sortedClass[slot] = classOf[i];
-    for (let axis = 0; axis < dim; axis++) sorted[slot * dim + axis] = points[i * dim + axis];
+    for (let axis = 0; axis < dim; axis++) coordinates[axis * n + slot] = points[i * dim + axis];
   }
-
-  // distanceSums[p * classCount + c]: sum of distances from sorted point p to the members of class c.
-  // Each pair is measured once and added to both points' sums.
-  const distanceSums = new Float64Array(n * classCount);
-  for (let p = 0; p < n; p++) {
-    const own = sortedClass[p];
-    const rowP = p * dim;
-    for (let c = own; c < classCount; c++) {
-      let sumToC = 0;
-      for (let q = Math.max(p + 1, classStart[c]); q < classStart[c + 1]; q++) {
-        const rowQ = q * dim;
-        let squared = 0;
-        for (let axis = 0; axis < dim; axis++) {
-          const delta = sorted[rowP + axis] - sorted[rowQ + axis];
-          squared += delta * delta;
-        }
-        const distance = Math.sqrt(squared);
-        sumToC += distance;
-        distanceSums[q * classCount + own] += distance;
-      }
-      distanceSums[p * classCount + c] += sumToC;
-    }
+  const blockPoints = Math.ceil(n / BLOCKS);
+  const blockStarts: number[] = [];
+  for (let c = 0; c < classCount; c++) {
+    for (let first = classStart[c]; first < classStart[c + 1]; first += blockPoints) blockStarts.push(first);
   }
+  blockStarts.push(n);
+  const blocks = blockStarts.length - 1;
+  const blockStart = int32Array(blocks + 1, shared);
+  blockStart.set(blockStarts);
+  const columnStart = int32Array(blocks + 1, shared);
+  for (let b = 0; b < blocks; b++) columnStart[b + 1] = columnStart[b] + n - blockStart[b] - 1;
+  return {
+    n,
+    dim,
+    classCount,
+    coordinates,
+    classStart,
+    blockStart,
+    columnStart,
+    rowSums: float64Array(n * classCount, shared),
+    columnSums: float64Array(columnStart[blocks], shared),
+    counter: new Int32Array(new SharedArrayBuffer(8)),
+  };
+}
 
+/**
+ * The silhouette from the kernel's sums: each point's sum to a class is its row sum, then the
+ * column sums of that class's blocks in block order (a fixed order, whoever ran the blocks),
+ * added into job.rowSums in place.
+ */
+function meanSilhouette(job: DistanceSumsJob): number {
+  const { n, classCount, classStart, blockStart, columnStart, columnSums } = job;
+  // distanceSums[p * classCount + c]: sum of the distances from sorted point p to the members of class c.
+  const distanceSums = job.rowSums;
+  let blockClass = 0;
+  for (let b = 0; b < blockStart.length - 1; b++) {
+    const first = blockStart[b];
+    while (classStart[blockClass + 1] <= first) blockClass++;
+    const columns = columnStart[b] - first - 1;
+    for (let q = first + 1; q < n; q++) distanceSums[q * classCount + blockClass] += columnSums[columns + q];
+  }
   let total = 0;
+  let own = 0;
   for (let p = 0; p < n; p++) {
-    const own = sortedClass[p];
+    while (classStart[own + 1] <= p) own++;
     const ownSize = classStart[own + 1] - classStart[own];
     if (ownSize === 1) continue; // a point alone in its class scores 0
     const sumsP = p * classCount;
@@ -79,6 +135,36 @@ export function silhouetteScore(points: Float64Array, dim: number, labels: Int32
     if (larger > 0) total += (b - a) / larger; // a = b = 0 is 0/0, which scikit-learn scores 0
   }
   return total / n;
+}
+
+/**
+ * Helper threads kept from one call to the next, so that only the first call pays their start-up
+ * (and does not wait for it: blocks are claimed by whoever is ready). Unreferenced, they never
+ * keep the process alive; one that fails is dropped, and the others do its share.
+ */
+const helperPool: Worker[] = [];
+
+function helperThreads(count: number): Worker[] {
+  while (helperPool.length < count) {
+    const helper = startThread(new URL('./silhouetteThread.ts', import.meta.url));
+    helper.unref();
+    const drop = () => {
+      const index = helperPool.indexOf(helper);
+      if (index >= 0) helperPool.splice(index, 1);
+    };
+    helper.on('error', drop);
+    helper.on('exit', drop);
+    helperPool.push(helper);
+  }
+  return helperPool.slice(0, count);
+}
+
+function float64Array(length: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
+}
+
+function int32Array(length: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(4 * length)) : new Int32Array(length);
 }
 
 /**
@@ -108,7 +194,13 @@ export function minMaxScale(points: Float64Array, dim: number): Float64Array {
  * SC of one layer: the silhouette of the 2-D embedding (x[i], y[i]) after min-max scaling each
  * axis to [0, 1].
  */
-export function slsScore(x: ArrayLike<number>, y: ArrayLike<number>, labels: Int32Array, source = 'embedding'): number {
+export function slsScore(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  labels: Int32Array,
+  source = 'embedding',
+  options: SilhouetteOptions = {},
+): number {
   const n = labels.length;
   if (x.length !== n || y.length !== n) {
     throw new InputError(source, `${x.length} x and ${y.length} y coordinates for ${n} labels`);
@@ -118,7 +210,7 @@ export function slsScore(x: ArrayLike<number>, y: ArrayLike<number>, labels: Int
     points[2 * i] = x[i];
     points[2 * i + 1] = y[i];
   }
-  return silhouetteScore(minMaxScale(points, 2), 2, labels, source);
+  return silhouetteScore(minMaxScale(points, 2), 2, labels, source, options);
 }
 
 /** Maps arbitrary integer labels to 0..classCount-1 (in order of first appearance). */

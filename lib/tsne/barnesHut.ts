@@ -128,11 +128,11 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) {
     void team!.call(helper, { kind: 'barnesHut', affinities, shared, angle });
   }
-  const lockstep = new Lockstep(shared.control, GRADIENT_CHUNKS);
+  const lockstep = new Lockstep(shared.control);
   const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
     shared.embedding.set(embedding);
     shared.parameters[0] = exaggeration;
-    lockstep.round((round) => own.compute(round));
+    lockstep.round(GRADIENT_CHUNKS, (round) => own.compute(round));
     let z = 0;
     for (let chunk = 0; chunk < GRADIENT_CHUNKS; chunk++) z += shared.zParts[chunk];
     // Floored as scikit-learn does (Z is at least n (n - 1) / (1 + squared diameter) anyway).

@@ -3,7 +3,8 @@
  * freedom), in scikit-learn's convention:
  *   dC/dy_i = 4 * sum_j (p_ij - q_ij) w_ij (y_i - y_j),  w_ij = 1 / (1 + |y_i - y_j|^2),
  *   q_ij = w_ij / Z,  Z = sum_{k != l} w_kl.
- * (openTSNE, FIt-SNE and bhtsne leave the factor 4 out.) O(n^2) per call, no allocation.
+ * (openTSNE, FIt-SNE and bhtsne leave the factor 4 out.) The pieces every objective shares:
+ * exact.ts, barnesHut.ts and interpolation.ts differ in how they get the repulsion.
  */
 import type { SparseAffinities } from './affinity.js';
 
@@ -16,40 +17,6 @@ export type Objective = (embedding: Float64Array, gradient: Float64Array, exagge
 
 /** scikit-learn's factor 2 (dof + 1) / dof with dof = 1. */
 export const GRADIENT_FACTOR = 4;
-
-/** The exact O(n^2) objective for affinities `affinities`. */
-export function exactObjective(affinities: SparseAffinities): Objective {
-  const { n } = affinities;
-  const attraction = new Float64Array(2 * n);
-  return (embedding, gradient, exaggeration, computeError) => {
-    // Repulsion: sum_j w_ij^2 (y_i - y_j), each pair visited once.
-    gradient.fill(0);
-    let z = 0;
-    for (let i = 0; i < n; i++) {
-      const xi = embedding[2 * i];
-      const yi = embedding[2 * i + 1];
-      let forceX = 0;
-      let forceY = 0;
-      for (let j = i + 1; j < n; j++) {
-        const dx = xi - embedding[2 * j];
-        const dy = yi - embedding[2 * j + 1];
-        const w = 1 / (1 + dx * dx + dy * dy);
-        z += w;
-        const w2 = w * w;
-        forceX += w2 * dx;
-        forceY += w2 * dy;
-        gradient[2 * j] -= w2 * dx;
-        gradient[2 * j + 1] -= w2 * dy;
-      }
-      gradient[2 * i] += forceX;
-      gradient[2 * i + 1] += forceY;
-    }
-    z *= 2;
-    for (let i = 0; i < n; i++) attractionAt(embedding, affinities, exaggeration, i, attraction);
-    combineGradient(gradient, attraction, z);
-    return computeError ? exaggeratedKl(embedding, affinities, z, exaggeration) : Number.NaN;
-  };
-}
 
 /**
  * Writes the attraction on point i, sum_j exaggeration p_ij w_ij (y_i - y_j) over its stored

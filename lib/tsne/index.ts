@@ -4,11 +4,12 @@
  * early exaggeration and momentum 0.5, then momentum 0.8 up to `maxIter`, learning rate 'auto'.
  */
 import { InputError } from '../errors.js';
-import { jointProbabilities } from './affinity.js';
+import { jointProbabilities, type SparseAffinities } from './affinity.js';
 import { barnesHutObjective, type TeamObjective } from './barnesHut.js';
-import { exactObjective } from './gradient.js';
+import { exactObjective } from './exact.js';
+import { interpolationObjective } from './interpolation.js';
 import { exactKlDivergence } from './kl.js';
-import { exactNeighbors } from './neighbors.js';
+import { nearestNeighbors } from './neighbors.js';
 import { type CheckHandler, type DescentStage, gradientDescent, newWorkspace } from './optimizer.js';
 import { pcaInitialization } from './pca.js';
 import type { TsneState } from './state.js';
@@ -31,10 +32,10 @@ export interface TsneOptions {
   /** Name of the input, for error messages. */
   source?: string;
   /**
-   * Gradient: 'exact' (O(n^2)), 'barnes_hut' (O(n log n), angle 0.5), or 'auto' (default): exact
-   * below BARNES_HUT_FROM samples, where it is the faster of the two.
+   * Gradient: 'exact' (O(n^2)), 'barnes_hut' (O(n log n), angle 0.5), 'fft' (FFT-accelerated
+   * interpolation, O(n) plus a grid), or 'auto' (default): the fastest for n (see autoMethod).
    */
-  method?: 'auto' | 'exact' | 'barnes_hut';
+  method?: 'auto' | 'exact' | 'barnes_hut' | 'fft';
   /**
    * Threads that share the kNN search and the Barnes-Hut gradients (the caller's and helpers);
    * default 1. The result is bit-identical whatever the number.
@@ -58,11 +59,13 @@ export interface TsneResult {
 }
 
 /**
- * Sample count from which 'auto' uses Barnes-Hut: where its gradient became the faster one, on
- * 2-D embeddings of clustered data (per gradient, 1 thread: n = 500 both 0.42 ms; 750: exact
- * 1.06, Barnes-Hut 0.73; 1000: 1.45 vs 1.16; 2000: 5.5 vs 2.9).
+ * Sample count from which 'auto' uses Barnes-Hut: where its gradient became the faster one than
+ * the exact WebAssembly one, on 2-D embeddings of clustered data (CPU ms per gradient, 1 thread,
+ * loaded machine: n = 1000 exact 1.3, Barnes-Hut 2.5; 2000: 4.1 vs 4.6; 4000: 14.1 vs 11.2).
  */
-export const BARNES_HUT_FROM = 750;
+export const BARNES_HUT_FROM = 2500;
+/** Sample count from which 'auto' uses the FFT-accelerated interpolation gradient. */
+export const INTERPOLATION_FROM = 5000;
 /** scikit-learn's default perplexity. */
 export const DEFAULT_PERPLEXITY = 30;
 /** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
@@ -71,6 +74,17 @@ const EXPLORATION_MOMENTUM = 0.5;
 const FINAL_MOMENTUM = 0.8;
 /** scikit-learn's n_iter_without_progress default, for the stage after exaggeration. */
 const ITERATIONS_WITHOUT_PROGRESS = 300;
+
+/** The gradient 'auto' picks for n samples. */
+export function autoMethod(n: number): 'exact' | 'barnes_hut' | 'fft' {
+  return n < BARNES_HUT_FROM ? 'exact' : n < INTERPOLATION_FROM ? 'barnes_hut' : 'fft';
+}
+
+function objectiveFor(method: 'exact' | 'barnes_hut' | 'fft', affinities: SparseAffinities, team: ThreadTeam | undefined): TeamObjective {
+  if (method === 'fft') return interpolationObjective(affinities, team);
+  if (method === 'barnes_hut') return barnesHutObjective(affinities, team);
+  return exactObjective(affinities, team);
+}
 
 /** Embeds the n rows of `features` (n x d, row-major float32) in two dimensions. */
 export async function runTsne(features: Float32Array, n: number, d: number, options: TsneOptions = {}): Promise<TsneResult> {
@@ -89,15 +103,14 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
   if (resume && resume.embedding.length !== 2 * n)
     throw new RangeError(`the saved state is for ${resume.embedding.length / 2} samples, not ${n}`);
 
-  const team = (options.threads ?? 1) > 1 ? ThreadTeam.start(options.threads ?? 1) : undefined;
+  const team = (options.threads ?? 1) > 1 ? ThreadTeam.acquire(options.threads ?? 1) : undefined;
   let gradient: TeamObjective | undefined;
   try {
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
-    const affinities = jointProbabilities(await exactNeighbors(features, n, d, k, team), n, perplexity);
+    const affinities = jointProbabilities(await nearestNeighbors(features, n, d, k, team, { seed }), n, perplexity);
     const embedding = resume ? Float64Array.from(resume.embedding) : await pcaInitialization(features, n, d, seed, team);
     const method = options.method ?? 'auto';
-    const barnesHut = method === 'barnes_hut' || (method === 'auto' && n >= BARNES_HUT_FROM);
-    gradient = barnesHut ? barnesHutObjective(affinities, team) : { objective: exactObjective(affinities), release: () => {} };
+    gradient = objectiveFor(method === 'auto' ? autoMethod(n) : method, affinities, team);
     const learningRate = Math.max(n / earlyExaggeration / 4, 50);
     const workspace = newWorkspace(n);
     if (resume) {
@@ -168,7 +181,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
     };
   } finally {
     gradient?.release();
-    await team?.close();
+    await team?.release();
   }
 }
 

@@ -4,13 +4,10 @@
  * per-point heaps. Each thread runs its own instance on its share of the tile pairs; the caller
  * (neighbors.ts) merges the shares and makes the result exact.
  */
-import { readFileSync } from 'node:fs';
+import { WASM_DATA_START, wasmInstance } from '../wasmModules.js';
 
 /** Rows per tile: two tiles of 768-D f32 rows stay in L2 cache. */
 export const KNN_TILE = 64;
-const PAGE = 65_536;
-/** The kernel keeps no static data above this offset. */
-const DATA_START = PAGE;
 
 /** One share's candidates: for each point a max-heap of up to `capacity` (distance, index). */
 export interface Candidates {
@@ -38,22 +35,6 @@ interface KernelExports {
     firstPair: number,
     endPair: number,
   ): void;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-function kernelModule(): WebAssembly.Module {
-  if (!compiled) {
-    const url = new URL('../../dist/wasm/knn.wasm', import.meta.url);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(url);
-    } catch {
-      throw new Error(`${url.pathname} is missing: build it with 'npm run build:wasm' (infra/setup.sh does)`);
-    }
-    compiled = new WebAssembly.Module(new Uint8Array(bytes));
-  }
-  return compiled;
 }
 
 /** Number of tile pairs (a, b), b >= a, that cover every pair of n points. */
@@ -94,15 +75,13 @@ export function searchClaimedCandidates(
   if (Atomics.load(next, 0) >= pairs) return { candidates: emptyCandidates(n, capacity), pairsSearched: 0 };
   const dp = paddedDimension(d);
   const paddedRows = Math.ceil(n / 4) * 4;
-  const featuresAt = DATA_START;
+  const featuresAt = WASM_DATA_START;
   const normsAt = featuresAt + paddedRows * dp * 4;
   const distanceAt = normsAt + paddedRows * 4;
   const indexAt = distanceAt + n * capacity * 4;
   const sizeAt = indexAt + n * capacity * 4;
   const end = sizeAt + n * 4;
-  const instance = new WebAssembly.Instance(kernelModule(), {});
-  const kernel = instance.exports as unknown as KernelExports;
-  kernel.memory.grow(Math.ceil(end / PAGE) - kernel.memory.buffer.byteLength / PAGE);
+  const kernel = wasmInstance<KernelExports>('knn', end);
   const memory = kernel.memory.buffer;
   const padded = new Float32Array(memory, featuresAt, paddedRows * dp);
   if (dp === d) padded.set(features.subarray(0, n * d));

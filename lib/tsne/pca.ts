@@ -7,9 +7,14 @@
  * scikit-learn uses a (randomized or full) SVD; here the top eigenvectors of the smaller of the
  * covariance (d x d) and Gram (n x n) matrices come from a seeded subspace iteration with
  * Rayleigh-Ritz steps, run to convergence, which gives the same axes.
+ *
+ * The heavy loops (the means, that matrix, the iteration's products and the final projection) run
+ * in a WebAssembly SIMD kernel (rowProductsKernel.ts) that takes every float64 sum in the same
+ * order as the plain loops would, so the result is theirs bit for bit.
  */
 import { SeededRandom } from './random.js';
-import { awaitClaims, type ThreadTeam, workOnClaims } from './team.js';
+import { FeatureKernel, type RowProductsJob, rowProductUnits, SymmetricProducts } from './rowProductsKernel.js';
+import { awaitClaims, type ThreadTeam } from './team.js';
 
 const INIT_STD = 1e-4;
 /** A second coordinate with less spread than this times the first one's counts as missing. */
@@ -33,21 +38,12 @@ export async function pcaInitialization(
   seed: number,
   team?: ThreadTeam,
 ): Promise<Float64Array> {
-  const centred = new Float64Array(n * d);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a] += features[i * d + a];
-  for (let a = 0; a < d; a++) mean[a] /= n;
-  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) centred[i * d + a] = features[i * d + a] - mean[a];
-
-  const axes = await principalAxes(centred, n, d, 2, seed, team);
-  const embedding = new Float64Array(2 * n);
-  for (let c = 0; c < 2; c++) {
-    for (let i = 0; i < n; i++) {
-      let score = 0;
-      for (let a = 0; a < d; a++) score += centred[i * d + a] * axes[c * d + a];
-      embedding[2 * i + c] = score;
-    }
-  }
+  // The centred data, features[i * d + a] - mean[a] (float64), is never stored: each use
+  // recomputes it (in the kernel, from its copy of the features).
+  const kernel = new FeatureKernel(features, n, d);
+  const mean = kernel.means();
+  const axes = await principalAxes(features, mean, n, d, 2, seed, team, kernel);
+  const embedding = kernel.project(mean, axes);
 
   const firstStd = columnStd(embedding, n, 0);
   // Identical points have no principal axis: leave them all at the origin rather than divide by 0.
@@ -74,23 +70,22 @@ function columnStd(embedding: Float64Array, n: number, column: number): number {
 
 /**
  * The top `count` principal axes (count x d, row-major, unit length, svd_flip signs) of the
- * centred n x d matrix; an axis the data lacks (rank too low) is zero.
+ * n x d `features` centred on `mean`; an axis the data lacks (rank too low) is zero.
  */
 async function principalAxes(
-  centred: Float64Array,
+  features: Float32Array,
+  mean: Float64Array,
   n: number,
   d: number,
   count: number,
   seed: number,
   team: ThreadTeam | undefined,
+  kernel: FeatureKernel,
 ): Promise<Float64Array> {
+  // The small symmetric matrix: the Gram matrix (n x n) when n < d, else the covariance (d x d).
   const useGram = n < d;
-  // Rows of `factor` (m x length) give the small symmetric matrix S = factor factor^T.
   const m = useGram ? n : d;
-  const length = useGram ? d : n;
-  const helpers = (team?.size ?? 1) > 1;
-  const factor = useGram ? shareable(centred, helpers) : transpose(centred, n, d, helpers);
-  const gram = await rowProducts(factor, m, length, team);
+  const gram = await rowProducts(features, mean, n, d, useGram, team, kernel);
 
   // With fewer than `count` dimensions (d = 1) the missing axes stay zero.
   const available = Math.min(count, m);
@@ -98,14 +93,13 @@ async function principalAxes(
   const axes = new Float64Array(count * d);
   for (let c = 0; c < available; c++) {
     if (useGram) {
-      // The axis is centred^T u, normalised.
-      let norm = 0;
-      for (let a = 0; a < d; a++) {
-        let value = 0;
-        for (let i = 0; i < n; i++) value += centred[i * d + a] * eigenvectors[c * m + i];
-        axes[c * d + a] = value;
-        norm += value * value;
+      // The axis is centred^T u, normalised (each entry summed in order of i).
+      for (let i = 0; i < n; i++) {
+        const weight = eigenvectors[c * m + i];
+        for (let a = 0; a < d; a++) axes[c * d + a] += (features[i * d + a] - mean[a]) * weight;
       }
+      let norm = 0;
+      for (let a = 0; a < d; a++) norm += axes[c * d + a] * axes[c * d + a];
       norm = Math.sqrt(norm);
       for (let a = 0; a < d; a++) axes[c * d + a] = norm > 0 ? axes[c * d + a] / norm : 0;
     } else {
@@ -119,87 +113,44 @@ async function principalAxes(
   return axes;
 }
 
-/** The transpose, on a SharedArrayBuffer when `shared`. */
-function transpose(matrix: Float64Array, rows: number, columns: number, shared: boolean): Float64Array {
-  const result = float64Array(rows * columns, shared);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) result[c * rows + r] = matrix[r * columns + c];
-  return result;
-}
-
-/** `matrix` itself, or a copy on a SharedArrayBuffer when helper threads must read it. */
-function shareable(matrix: Float64Array, shared: boolean): Float64Array {
-  if (!shared) return matrix;
-  const copy = float64Array(matrix.length, true);
-  copy.set(matrix);
-  return copy;
-}
-
-function float64Array(length: number, shared: boolean): Float64Array {
-  return shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
-}
-
-/** Rows per unit of work: the kernel's four rows. */
-const ROW_BLOCK = 4;
-
-/** Units of work of the row products of an m-row matrix (see rowProductsBlock). */
-export function rowProductUnits(m: number): number {
-  return Math.ceil(m / ROW_BLOCK);
-}
-
 /**
- * The m x m matrix of dot products between the rows of `rows` (m x length, row-major), blocks of
- * rows claimed by `team`'s threads (each entry is computed by one thread, the same way whichever).
+ * The m x m products (m = n when `gram`, else d) of the features centred on `mean`: the Gram
+ * matrix of the centred rows or their covariance (unnormalised), in blocks claimed by `team`'s
+ * threads (each entry is computed by one thread, the same way whichever).
  */
-async function rowProducts(rows: Float64Array, m: number, length: number, team: ThreadTeam | undefined): Promise<Float64Array> {
+async function rowProducts(
+  features: Float32Array,
+  mean: Float64Array,
+  n: number,
+  d: number,
+  gram: boolean,
+  team: ThreadTeam | undefined,
+  kernel: FeatureKernel,
+): Promise<Float64Array> {
   const helpers = (team?.size ?? 1) - 1;
-  const products = float64Array(m * m, helpers > 0);
-  const counter = new Int32Array(new SharedArrayBuffer(8));
-  const units = rowProductUnits(m);
+  const m = gram ? n : d;
+  const job: RowProductsJob = {
+    features: helpers > 0 ? shareable(features, n * d) : features,
+    mean,
+    n,
+    d,
+    gram,
+    products: helpers > 0 ? new Float64Array(new SharedArrayBuffer(8 * m * m)) : new Float64Array(m * m),
+    counter: new Int32Array(new SharedArrayBuffer(8)),
+  };
   // Helpers that start after the last block was claimed just return.
-  for (let helper = 0; helper < helpers; helper++) void team!.call(helper, { kind: 'rowProducts', rows, m, length, products, counter });
-  workOnClaims(counter, units, (block) => rowProductsBlock(rows, m, length, block, products));
-  awaitClaims(counter, units);
-  return products;
+  for (let helper = 0; helper < helpers; helper++) void team!.call(helper, { kind: 'rowProducts', ...job });
+  kernel.workOn(job);
+  awaitClaims(job.counter, rowProductUnits(m));
+  return job.products;
 }
 
-/**
- * Rows block * 4 .. block * 4 + 3 of the products (and, by symmetry, those columns): four rows
- * at a time share each load of the other row, which quarters the memory traffic.
- */
-export function rowProductsBlock(rows: Float64Array, m: number, length: number, block: number, products: Float64Array): void {
-  const r = block * ROW_BLOCK;
-  if (r + 3 < m) {
-    const o0 = r * length;
-    const o1 = o0 + length;
-    const o2 = o1 + length;
-    const o3 = o2 + length;
-    for (let c = r; c < m; c++) {
-      const oc = c * length;
-      let d0 = 0;
-      let d1 = 0;
-      let d2 = 0;
-      let d3 = 0;
-      for (let t = 0; t < length; t++) {
-        const v = rows[oc + t];
-        d0 += rows[o0 + t] * v;
-        d1 += rows[o1 + t] * v;
-        d2 += rows[o2 + t] * v;
-        d3 += rows[o3 + t] * v;
-      }
-      products[r * m + c] = products[c * m + r] = d0;
-      products[(r + 1) * m + c] = products[c * m + r + 1] = d1;
-      products[(r + 2) * m + c] = products[c * m + r + 2] = d2;
-      products[(r + 3) * m + c] = products[c * m + r + 3] = d3;
-    }
-    return;
-  }
-  for (let row = r; row < m; row++) {
-    for (let c = row; c < m; c++) {
-      let dot = 0;
-      for (let t = 0; t < length; t++) dot += rows[row * length + t] * rows[c * length + t];
-      products[row * m + c] = products[c * m + row] = dot;
-    }
-  }
+/** The first `length` values of `array`, on a SharedArrayBuffer (`array` itself where it is). */
+function shareable(array: Float32Array, length: number): Float32Array {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const copy = new Float32Array(new SharedArrayBuffer(4 * length));
+  copy.set(array.subarray(0, length));
+  return copy;
 }
 
 /**
@@ -218,18 +169,10 @@ function topEigenvectors(s: Float64Array, m: number, count: number, seed: number
   const projected = new Float64Array(block * block);
   const rotation = new Float64Array(block * block);
   const ritzValues = new Float64Array(block);
+  const products = new SymmetricProducts(s, m, block);
 
   for (let iteration = 0; ; iteration++) {
-    // image = s * basis
-    image.fill(0);
-    for (let r = 0; r < m; r++) {
-      const imageRow = r * block;
-      for (let c = 0; c < m; c++) {
-        const entry = s[r * m + c];
-        const basisRow = c * block;
-        for (let j = 0; j < block; j++) image[imageRow + j] += entry * basis[basisRow + j];
-      }
-    }
+    products.multiply(basis, image); // image = s * basis
     // projected = basis^T * image, then its eigenvectors rotate the basis into Ritz vectors.
     projected.fill(0);
     for (let r = 0; r < m; r++) {

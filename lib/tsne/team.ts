@@ -12,25 +12,56 @@ import type { Envelope, HelperRequest } from './teamThread.js';
 export class ThreadTeam {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve(reply: unknown): void; reject(error: Error): void }>();
+  private failed = false;
 
   private constructor(private readonly helpers: Worker[]) {
     for (const worker of helpers) {
       worker.on('message', ({ id, reply }: { id: number; reply: unknown }) => {
         this.pending.get(id)?.resolve(reply);
         this.pending.delete(id);
+        if (this.pending.size === 0) this.setAwaited(false);
       });
       worker.on('error', (error) => {
+        this.failed = true;
         for (const waiter of this.pending.values()) waiter.reject(error);
         this.pending.clear();
       });
     }
+    this.setAwaited(false);
   }
 
-  /** A team of `threads` members (the caller and threads - 1 helpers). */
-  static start(threads: number): ThreadTeam {
+  /**
+   * Whether the team's threads keep the process alive: while a reply is awaited, else a caller
+   * with nothing else pending would see its process exit; not when idle in the pool. (Set after
+   * the listeners: adding one refs the worker again.)
+   */
+  private setAwaited(awaited: boolean): void {
+    for (const worker of this.helpers) {
+      if (awaited) worker.ref();
+      else worker.unref();
+    }
+  }
+
+  /**
+   * A team of `threads` members (the caller and threads - 1 helpers): an idle one of this
+   * thread's, or a new one. Starting a helper (a worker thread that loads these modules) costs
+   * about as much CPU as a whole t-SNE of 1000 points, so teams are kept for the next run;
+   * `release` returns one.
+   */
+  static acquire(threads: number): ThreadTeam {
+    const idle = idleTeams.findIndex((team) => team.size === threads);
+    if (idle >= 0) return idleTeams.splice(idle, 1)[0];
     const helpers: Worker[] = [];
     for (let h = 0; h < threads - 1; h++) helpers.push(startThread(new URL('./teamThread.ts', import.meta.url)));
     return new ThreadTeam(helpers);
+  }
+
+  /** Gives the team back for a later run (lockstep loops must have been stopped first); a failed one is stopped. */
+  async release(): Promise<void> {
+    this.pending.clear();
+    this.setAwaited(false);
+    if (this.failed) await Promise.all(this.helpers.map((worker) => worker.terminate()));
+    else idleTeams.push(this);
   }
 
   get size(): number {
@@ -41,17 +72,15 @@ export class ThreadTeam {
   call<T>(helper: number, request: HelperRequest): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) this.setAwaited(true);
       this.pending.set(id, { resolve: resolve as (reply: unknown) => void, reject });
       this.helpers[helper].postMessage({ id, request } satisfies Envelope);
     });
   }
-
-  /** Stops the helpers, whatever they are doing (lockstep loops must have been stopped first). */
-  async close(): Promise<void> {
-    this.pending.clear();
-    await Promise.all(this.helpers.map((worker) => worker.terminate()));
-  }
 }
+
+/** Teams released by finished runs of this thread. */
+const idleTeams: ThreadTeam[] = [];
 
 /** Starts a worker thread running the TypeScript module at `entry`. */
 export function startThread(entry: URL, data: Record<string, unknown> = {}): Worker {
@@ -86,27 +115,23 @@ export const LOCKSTEP_SLOTS = 4;
 export const UNIT_LIMIT = 64;
 
 /**
- * Coordinator side of lockstep rounds of `units` work units: each `round` opens the units for
- * claiming, wakes the helpers, works (claiming units) itself, and returns once every unit is done.
+ * Coordinator side of lockstep rounds: each `round` opens its work units for claiming, wakes the
+ * helpers, works (claiming units) itself, and returns once every unit is done.
  */
 export class Lockstep {
   private generation = 0;
 
-  constructor(
-    private readonly control: Int32Array,
-    private readonly units: number,
-  ) {
-    if (units >= UNIT_LIMIT) throw new RangeError(`at most ${UNIT_LIMIT - 1} units per round, got ${units}`);
-  }
+  constructor(private readonly control: Int32Array) {}
 
-  round(work: (round: number) => void): void {
+  round(units: number, work: (round: number) => void): void {
+    if (units >= UNIT_LIMIT) throw new RangeError(`at most ${UNIT_LIMIT - 1} units per round, got ${units}`);
     const round = ++this.generation;
     Atomics.store(this.control, DONE, 0);
     Atomics.store(this.control, CLAIM, round * UNIT_LIMIT);
     Atomics.store(this.control, GENERATION, round);
     Atomics.notify(this.control, GENERATION);
     work(round);
-    for (let done = Atomics.load(this.control, DONE); done < this.units; done = Atomics.load(this.control, DONE)) {
+    for (let done = Atomics.load(this.control, DONE); done < units; done = Atomics.load(this.control, DONE)) {
       Atomics.wait(this.control, DONE, done);
     }
   }

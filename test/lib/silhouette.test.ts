@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lib/errors.js';
 import { minMaxScale, silhouetteScore, slsScore } from '../../lib/silhouette.js';
+import { SeededRandom } from '../../lib/tsne/random.js';
 
 interface SilhouetteCase {
   name: string;
@@ -41,6 +42,43 @@ describe('silhouetteScore', () => {
     // Point 0: a = 1, b = 3, s = 2/3. Point 1: a = 1, b = 2, s = 1/2. Point 2: 0.
     const score = silhouetteScore(Float64Array.from([0, 1, 3]), 1, Int32Array.from([5, 5, 9]));
     expect(score).toBeCloseTo((2 / 3 + 1 / 2) / 3, 15);
+  });
+
+  it('equals the definition on 4,005 1-D points with duplicates, a singleton and a = b = 0, with 1 and 2 threads', () => {
+    // Integer positions: every distance and distance sum is exact, so the definition computed
+    // naively below gives each point's coefficient bit for bit; only the final mean's order differs.
+    const n = 4_005;
+    const points = new Float64Array(n);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < 4_000; i++) {
+      points[i] = i % 997;
+      labels[i] = (i * 31) % 5;
+    }
+    points[4_000] = 5_000; // alone in class 7: scores 0
+    labels[4_000] = 7;
+    // Classes 8 and 9 all at 6,000: a = b = 0, scored 0.
+    points.fill(6_000, 4_001);
+    labels.set([8, 8, 9, 9], 4_001);
+    const expected = definitionScore(points, labels);
+    expect(Math.abs(silhouetteScore(points, 1, labels, 'line', { threads: 1 }) - expected)).toBeLessThan(1e-12);
+    expect(Math.abs(silhouetteScore(points, 1, labels, 'line', { threads: 2 }) - expected)).toBeLessThan(1e-12);
+  });
+
+  it('gives the same score, bit for bit, with 1 and 2 threads', async () => {
+    const random = new SeededRandom(3);
+    const n = 8_000;
+    const points = new Float64Array(2 * n);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = random.nextUint32() % 7;
+      points[2 * i] = random.nextGaussian() + labels[i];
+      points[2 * i + 1] = random.nextGaussian() - labels[i] / 2;
+    }
+    const oneThread = silhouetteScore(points, 2, labels, 'blobs', { threads: 1 });
+    // The first two-thread call starts the helper; later ones find it ready, so it claims blocks.
+    silhouetteScore(points, 2, labels, 'blobs', { threads: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (let run = 0; run < 3; run++) expect(silhouetteScore(points, 2, labels, 'blobs', { threads: 2 })).toBe(oneThread);
   });
 
   it('rejects one class, n classes, and malformed input, naming the source', () => {
@@ -86,3 +124,22 @@ describe('slsScore', () => {
     expect(() => slsScore([0, 1], [0, 1, 2], Int32Array.from([0, 1, 1]), 'emb.arrow')).toThrow(/emb.arrow/);
   });
 });
+
+/** The silhouette straight from its definition (scikit-learn's docs), 1-D, every pair twice. */
+function definitionScore(points: Float64Array, labels: Int32Array): number {
+  const n = labels.length;
+  const size = new Map<number, number>();
+  for (const label of labels) size.set(label, (size.get(label) ?? 0) + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const sums = new Map<number, number>();
+    for (let j = 0; j < n; j++) sums.set(labels[j], (sums.get(labels[j]) ?? 0) + Math.abs(points[i] - points[j]));
+    const ownSize = size.get(labels[i])!;
+    if (ownSize === 1) continue;
+    const a = sums.get(labels[i])! / (ownSize - 1);
+    let b = Number.POSITIVE_INFINITY;
+    for (const [label, sum] of sums) if (label !== labels[i]) b = Math.min(b, sum / size.get(label)!);
+    if (Math.max(a, b) > 0) total += (b - a) / Math.max(a, b);
+  }
+  return total / n;
+}

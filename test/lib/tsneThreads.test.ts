@@ -12,7 +12,9 @@ import { embedFeatureFile } from '../../lib/layerEmbedding.js';
 import { runTsne, type TsneResult } from '../../lib/tsne/index.js';
 import { exactNeighbors } from '../../lib/tsne/neighbors.js';
 import { runTsneOffThread } from '../../lib/tsne/offThread.js';
+import { pcaInitialization } from '../../lib/tsne/pca.js';
 import { SeededRandom } from '../../lib/tsne/random.js';
+import { workOnRowProducts } from '../../lib/tsne/rowProductsKernel.js';
 import { decodeState, encodeState, loadState, saveState, type TsneState } from '../../lib/tsne/state.js';
 import { ThreadTeam } from '../../lib/tsne/team.js';
 import { bruteForceNeighbors } from '../helpers/neighbors.js';
@@ -37,7 +39,7 @@ function sameBits(a: Float64Array, b: Float64Array): boolean {
 const scratch = mkdtempSync(join(tmpdir(), 'sls-tsne-threads-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// Barnes-Hut from 750 points; 16-D keeps the kNN cheap.
+// 800 points (the exact gradient, 'auto'); 16-D keeps the kNN cheap.
 const large = blobs(80, 10, 16, 11);
 const N = 800;
 const D = 16;
@@ -52,13 +54,13 @@ describe('exactNeighbors across threads', () => {
     const { features } = blobs(60, 5, 6, 4);
     const n = 300;
     const one = await exactNeighbors(features, n, 6, 9);
-    const team = ThreadTeam.start(2);
+    const team = ThreadTeam.acquire(2);
     try {
       const two = await exactNeighbors(features, n, 6, 9, team);
       expect(Array.from(two.indices)).toEqual(Array.from(one.indices));
       expect(sameBits(two.sqDistances, one.sqDistances)).toBe(true);
     } finally {
-      await team.close();
+      await team.release();
     }
     for (const i of [0, 1, 63, 64, 65, 128, 299])
       expect(Array.from(one.indices.subarray(i * 9, i * 9 + 9))).toEqual(bruteForceNeighbors(features, n, 6, 9, i));
@@ -77,13 +79,15 @@ describe('exactNeighbors across threads', () => {
 });
 
 describe('runTsne across threads', () => {
-  it('is bit-identical with 1 and 2 threads (Barnes-Hut)', async () => {
-    const one = await referenceRun();
-    const two = await runTsne(large.features, N, D, { seed: 2, threads: 2 });
-    expect(sameBits(two.embedding, one.embedding)).toBe(true);
-    expect(two.klDivergence).toBe(one.klDivergence);
-    expect(two.iterations).toBe(one.iterations);
-  });
+  for (const method of ['exact', 'barnes_hut', 'fft'] as const) {
+    it(`is bit-identical with 1 and 2 threads (${method} gradient)`, async () => {
+      const one = await runTsne(large.features, N, D, { seed: 2, method, maxIter: 300 });
+      const two = await runTsne(large.features, N, D, { seed: 2, method, maxIter: 300, threads: 2 });
+      expect(sameBits(two.embedding, one.embedding)).toBe(true);
+      expect(two.klDivergence).toBe(one.klDivergence);
+      expect(two.iterations).toBe(one.iterations);
+    });
+  }
 });
 
 describe('runTsneOffThread', () => {
@@ -166,5 +170,46 @@ describe('resume', () => {
     expect(Array.from(x)).toEqual(Array.from({ length: N }, (_, i) => expected[2 * i]));
     expect(Array.from(y)).toEqual(Array.from({ length: N }, (_, i) => expected[2 * i + 1]));
     expect(readdirSync(scratch)).not.toContain('emb.arrow.tsne-state');
+  });
+});
+
+describe('pcaInitialization across threads', () => {
+  it('gives the same initialisation, bit for bit, with 1 and 2 threads (covariance and Gram matrix)', async () => {
+    // d = 150: three blocks of the covariance (six units to share); n = 100 < d: the Gram matrix.
+    const { features } = blobs(60, 5, 150, 6);
+    const one = await pcaInitialization(features, 300, 150, 3);
+    const oneGram = await pcaInitialization(features, 100, 150, 3);
+    const shared = new Float32Array(new SharedArrayBuffer(features.byteLength));
+    shared.set(features);
+    const team = ThreadTeam.acquire(2);
+    try {
+      // Blocks go to whichever thread claims them first (the helper may still be starting).
+      for (let attempt = 0; attempt < 2; attempt++) {
+        expect(sameBits(await pcaInitialization(features, 300, 150, 3, team), one)).toBe(true);
+        expect(sameBits(await pcaInitialization(features, 100, 150, 3, team), oneGram)).toBe(true);
+      }
+      // The helper alone computes the same products (covariance, then Gram) as this thread alone.
+      for (const gram of [false, true]) {
+        const n = gram ? 100 : 300;
+        const m = gram ? n : 150;
+        const mean = new Float64Array(150).fill(0.5);
+        const job = (products: Float64Array) => ({
+          features: shared,
+          mean,
+          n,
+          d: 150,
+          gram,
+          products,
+          counter: new Int32Array(new SharedArrayBuffer(8)),
+        });
+        const here = new Float64Array(m * m);
+        workOnRowProducts(job(here));
+        const there = new Float64Array(new SharedArrayBuffer(8 * m * m));
+        await team.call(0, { kind: 'rowProducts', ...job(there) });
+        expect(sameBits(there, here)).toBe(true);
+      }
+    } finally {
+      await team.release();
+    }
   });
 });

@@ -1,0 +1,177 @@
+// AssemblyScript source of the block nearest-neighbour search behind t-SNE's approximate kNN
+// (lib/tsne/approximateNeighbors.ts drives it); built to dist/wasm/blockKnn.wasm by `npm run build:wasm`.
+//
+// Memory, laid out by the caller (byte offsets): blocks of rows of dp f32 (dp a multiple of 4,
+// zero padded) with one readable row after the last, their squared norms (f32, one per row),
+// lists of query row numbers (i32), and for each query a bounded max-heap of `capacity`
+// candidates (f32 approximate squared distance, i32 reference number) with its size. Distances
+// are approximate (f32 sums of |q|^2 + |r|^2 - 2 q.r); the caller recomputes the chosen ones.
+
+const ROWS: i32 = 4;
+const COLUMNS: i32 = 2;
+/** References per tile: 64 rows of 768-D f32 stay in L2 cache while every query passes them. */
+const TILE: i32 = 64;
+
+// The rows' squared norms, in the same lane order as the dot products.
+export { norms } from './knn';
+
+function laneSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Whether (da, ia) comes after (db, ib) in nearest-first order. */
+function farther(da: f32, ia: i32, db: f32, ib: i32): bool {
+  return da > db || (da === db && ia > ib);
+}
+
+/** Offers reference j at `distance` to query q's heap. */
+function offer(heapDistance: usize, heapIndex: usize, heapSize: usize, capacity: i32, q: i32, distance: f32, j: i32): void {
+  const base = <usize>(q * capacity) * 4;
+  const dist = heapDistance + base;
+  const index = heapIndex + base;
+  const sizePtr = heapSize + <usize>q * 4;
+  const size = load<i32>(sizePtr);
+  let slot: i32;
+  if (size < capacity) {
+    slot = size;
+    while (slot > 0) {
+      const parent = (slot - 1) >> 1;
+      const pd = load<f32>(dist + <usize>parent * 4);
+      const pi = load<i32>(index + <usize>parent * 4);
+      if (!farther(distance, j, pd, pi)) break;
+      store<f32>(dist + <usize>slot * 4, pd);
+      store<i32>(index + <usize>slot * 4, pi);
+      slot = parent;
+    }
+    store<f32>(dist + <usize>slot * 4, distance);
+    store<i32>(index + <usize>slot * 4, j);
+    store<i32>(sizePtr, size + 1);
+    return;
+  }
+  if (!farther(load<f32>(dist), load<i32>(index), distance, j)) return;
+  slot = 0;
+  for (;;) {
+    let child = 2 * slot + 1;
+    if (child >= capacity) break;
+    let cd = load<f32>(dist + <usize>child * 4);
+    let ci = load<i32>(index + <usize>child * 4);
+    if (child + 1 < capacity) {
+      const rd = load<f32>(dist + <usize>(child + 1) * 4);
+      const ri = load<i32>(index + <usize>(child + 1) * 4);
+      if (farther(rd, ri, cd, ci)) {
+        child++;
+        cd = rd;
+        ci = ri;
+      }
+    }
+    if (!farther(cd, ci, distance, j)) break;
+    store<f32>(dist + <usize>slot * 4, cd);
+    store<i32>(index + <usize>slot * 4, ci);
+    slot = child;
+  }
+  store<f32>(dist + <usize>slot * 4, distance);
+  store<i32>(index + <usize>slot * 4, j);
+}
+
+/**
+ * Offers every reference row r of [references, + referenceCount rows) to the heap of every query:
+ * the rows numbered queryList[0 .. queryCount) of the block at `queries`, query row t to heap
+ * t - heapBase, as reference number firstReference + r; never a row to itself (the same address).
+ * Each pair's distance is summed the same way wherever it sits.
+ */
+export function search(
+  queries: usize,
+  queryNorms: usize,
+  queryList: usize,
+  queryCount: i32,
+  heapBase: i32,
+  references: usize,
+  referenceNorms: usize,
+  referenceCount: i32,
+  firstReference: i32,
+  dp: i32,
+  heapDistance: usize,
+  heapIndex: usize,
+  heapSize: usize,
+  capacity: i32,
+): void {
+  const rowBytes = <usize>dp * 4;
+  for (let tile = 0; tile < referenceCount; tile += TILE) {
+    const tileEnd = min(tile + TILE, referenceCount);
+    for (let q = 0; q < queryCount; q += ROWS) {
+      // A group short of four rows repeats its last row, whose pairs are then not offered.
+      const t0 = load<i32>(queryList + <usize>q * 4);
+      const t1 = load<i32>(queryList + <usize>min(q + 1, queryCount - 1) * 4);
+      const t2 = load<i32>(queryList + <usize>min(q + 2, queryCount - 1) * 4);
+      const t3 = load<i32>(queryList + <usize>min(q + 3, queryCount - 1) * 4);
+      const q0 = queries + <usize>t0 * rowBytes;
+      const q1 = queries + <usize>t1 * rowBytes;
+      const q2 = queries + <usize>t2 * rowBytes;
+      const q3 = queries + <usize>t3 * rowBytes;
+      const n0 = load<f32>(queryNorms + <usize>t0 * 4);
+      const n1 = load<f32>(queryNorms + <usize>t1 * 4);
+      const n2 = load<f32>(queryNorms + <usize>t2 * 4);
+      const n3 = load<f32>(queryNorms + <usize>t3 * 4);
+      const h0 = t0 - heapBase;
+      const h1 = q + 1 < queryCount ? t1 - heapBase : -1;
+      const h2 = q + 2 < queryCount ? t2 - heapBase : -1;
+      const h3 = q + 3 < queryCount ? t3 - heapBase : -1;
+      for (let r = tile; r < tileEnd; r += COLUMNS) {
+        const r0 = references + <usize>r * rowBytes;
+        const r1 = r0 + rowBytes;
+        let s00 = f32x4.splat(0);
+        let s01 = f32x4.splat(0);
+        let s10 = f32x4.splat(0);
+        let s11 = f32x4.splat(0);
+        let s20 = f32x4.splat(0);
+        let s21 = f32x4.splat(0);
+        let s30 = f32x4.splat(0);
+        let s31 = f32x4.splat(0);
+        for (let t: usize = 0; t < rowBytes; t += 16) {
+          const x0 = v128.load(r0 + t);
+          const x1 = v128.load(r1 + t);
+          const v0 = v128.load(q0 + t);
+          const v1 = v128.load(q1 + t);
+          const v2 = v128.load(q2 + t);
+          const v3 = v128.load(q3 + t);
+          s00 = f32x4.add(s00, f32x4.mul(v0, x0));
+          s01 = f32x4.add(s01, f32x4.mul(v0, x1));
+          s10 = f32x4.add(s10, f32x4.mul(v1, x0));
+          s11 = f32x4.add(s11, f32x4.mul(v1, x1));
+          s20 = f32x4.add(s20, f32x4.mul(v2, x0));
+          s21 = f32x4.add(s21, f32x4.mul(v2, x1));
+          s30 = f32x4.add(s30, f32x4.mul(v3, x0));
+          s31 = f32x4.add(s31, f32x4.mul(v3, x1));
+        }
+        const m0 = load<f32>(referenceNorms + <usize>r * 4);
+        const m1 = load<f32>(referenceNorms + <usize>(r + 1) * 4);
+        const real1 = r + 1 < tileEnd;
+        const j = firstReference + r;
+        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r0, n0 + m0 - 2 * laneSum(s00), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r0, n1 + m0 - 2 * laneSum(s10), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r0, n2 + m0 - 2 * laneSum(s20), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r0, n3 + m0 - 2 * laneSum(s30), j);
+        if (!real1) continue;
+        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r1, n0 + m1 - 2 * laneSum(s01), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r1, n1 + m1 - 2 * laneSum(s11), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r1, n2 + m1 - 2 * laneSum(s21), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r1, n3 + m1 - 2 * laneSum(s31), j + 1);
+      }
+    }
+  }
+}
+
+/** Offers reference j to heap `heap` unless there is no such query (-1) or it is the query itself. */
+function consider(
+  heapDistance: usize,
+  heapIndex: usize,
+  heapSize: usize,
+  capacity: i32,
+  heap: i32,
+  itself: bool,
+  distance: f32,
+  j: i32,
+): void {
+  if (heap < 0 || itself) return;
+  offer(heapDistance, heapIndex, heapSize, capacity, heap, distance, j);
+}
