@@ -77,7 +77,7 @@ async function median(runs: number, once: () => Promise<Neighbors>): Promise<{ s
 }
 
 const threads = Number(args.threads);
-const team = threads > 1 ? ThreadTeam.acquire(threads) : undefined;
+const team = threads > 1 ? ThreadTeam.start(threads) : undefined;
 console.log(
   `threads ${threads}, k ${K}, ${DIMENSION}-D; load average before: ${loadavg()
     .map((x) => x.toFixed(2))
@@ -98,7 +98,7 @@ try {
     }
   }
 } finally {
-  await team?.release();
+  await team?.close();
 }
 console.log(
   `load average after: ${loadavg()

@@ -5,7 +5,7 @@
  * SLS score; then the silhouette of the largest n's embedding, ours against scikit-learn's.
  *
  *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--runs 3] [--large-runs 1] [--large-from 10000]
- *                         [--threads N] [--python /work/fixvenv/bin/python] [--no-opentsne]
+ *                         [--threads N] [--python /work/fixvenv/bin/python] [--no-opentsne] [--no-sklearn]
  *
  * Ours runs in this process with `--threads` threads (default: all cores). scikit-learn runs
  * with its default threads (reported), and up to --sklearn-one-thread-upto also with one. Peers
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     python: { type: 'string', default: process.env.SLS_FIXTURE_PYTHON ?? '/work/fixvenv/bin/python' },
     'no-opentsne': { type: 'boolean', default: false },
+    'no-sklearn': { type: 'boolean', default: false },
     'sklearn-one-thread-upto': { type: 'string', default: '5000' },
   },
 });
@@ -242,8 +243,10 @@ try {
     const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
     const ours = await timeOurs(features, labels, n, affinities);
     record(ours);
-    record(timePeer('sklearn', args.python, path, labels, n, affinities));
-    if (n <= Number(args['sklearn-one-thread-upto'])) record(timePeer('sklearn', args.python, path, labels, n, affinities, true));
+    if (!args['no-sklearn']) {
+      record(timePeer('sklearn', args.python, path, labels, n, affinities));
+      if (n <= Number(args['sklearn-one-thread-upto'])) record(timePeer('sklearn', args.python, path, labels, n, affinities, true));
+    }
     if (opentsne) record(timePeer('opentsne', opentsne, path, labels, n, affinities));
     if (n === Math.max(...sizes)) silhouetteLines.push(...timeSilhouette(ours.embedding, labels, n));
   }
@@ -274,7 +277,7 @@ function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number):
     `Silhouette of the min-max scaled ${n}-point embedding, ${CLASSES} classes, median of ${runs} runs:`,
     `| engine | median wall s | runs (wall s) | score |`,
     '|---|---|---|---|',
-    `| sls silhouetteScore, ${availableParallelism()} threads | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
+    `| sls silhouetteScore | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
     `| scikit-learn silhouette_score | ${median(theirs.times).toFixed(3)} | ${theirs.times.map((s) => s.toFixed(3)).join(', ')} | ${theirs.score.toFixed(12)} |`,
     `ratio ${(median(theirs.times) / median(seconds)).toFixed(1)}x; |difference| ${Math.abs(ours - theirs.score).toExponential(2)}`,
   ];

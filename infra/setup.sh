@@ -90,12 +90,15 @@ fi
 
 # --- 3. WASM kernels (t-SNE's kNN searches, the silhouette; AssemblyScript sources in wasm/) ------
 # wasm/NAME.ts builds to dist/wasm/NAME.wasm; all are rebuilt when any is missing or older than
-# its source or the shared config.
-wasm_kernels=(knn silhouette blockKnn fft exactRepulsion rowProducts)
+# any source in wasm/ (kernels share helper files) or the shared config.
+wasm_kernels=(knn silhouette blockKnn fft exactRepulsion attraction rowProducts)
 wasm_stale=0
 for wasm_kernel in "${wasm_kernels[@]}"; do
   wasm_out="dist/wasm/$wasm_kernel.wasm"
-  if [[ ! -f "$wasm_out" || ! "$wasm_out" -nt "wasm/$wasm_kernel.ts" || ! "$wasm_out" -nt wasm/asconfig.json ]]; then wasm_stale=1; fi
+  [[ -f "$wasm_out" ]] || wasm_stale=1
+  for wasm_source in wasm/*.ts wasm/asconfig.json; do
+    [[ "$wasm_out" -nt "$wasm_source" ]] || wasm_stale=1
+  done
 done
 if [[ "$wasm_stale" == "0" ]]; then
   sls_log "wasm kernels: already done"

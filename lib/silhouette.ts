@@ -3,26 +3,16 @@
  * embedding, with the class labels as clusters (DESIGN section 1, steps 2-3). Matches
  * scikit-learn's `silhouette_score` (Euclidean) and `MinMaxScaler`.
  */
-import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { InputError } from './errors.js';
-import { type DistanceSumsJob, sumClaimedBlocks } from './silhouetteKernel.js';
-import { awaitClaims, startThread } from './tsne/team.js';
-
-export interface SilhouetteOptions {
-  /**
-   * Threads measuring the distances (default: the available parallelism). The score is the same,
-   * bit for bit, whatever the count; below HELPERS_FROM points the caller's thread works alone.
-   */
-  threads?: number;
-}
+import { type DistanceSumsJob, sumBlocks } from './silhouetteKernel.js';
 
 /**
- * Points from which helper threads join: below (a few ms of work), two threads measured no faster
- * than one.
+ * Blocks per run (more where classes cut them): the kernel's scratch holds one block's row sums.
+ *
+ * One thread: a second one cost as much to start (about 120 ms under tsx) as it saved at 20,000
+ * points (0.2 to 0.3 s alone), and a helper kept from call to call retained every call's shared
+ * buffers (an idle isolate collects no garbage): 9 MB a call at 20,000 points.
  */
-const HELPERS_FROM = 3_000;
-/** Blocks per run (more where classes cut them): enough to balance threads, few enough that the column sums stay small. */
 const BLOCKS = 64;
 
 /**
@@ -33,13 +23,7 @@ const BLOCKS = 64;
  * a = b = 0. Needs 2 <= distinct labels <= n - 1. O(n^2) time (each pair measured once, by the
  * WASM kernel, see silhouetteKernel.ts), O(n * (classes + dim + blocks)) memory.
  */
-export function silhouetteScore(
-  points: Float64Array,
-  dim: number,
-  labels: Int32Array,
-  source = 'silhouette',
-  options: SilhouetteOptions = {},
-): number {
+export function silhouetteScore(points: Float64Array, dim: number, labels: Int32Array, source = 'silhouette'): number {
   if (!Number.isInteger(dim) || dim < 1) throw new InputError(source, `dimension must be a positive integer, got ${dim}`);
   const n = labels.length;
   if (points.length !== n * dim) {
@@ -52,12 +36,8 @@ export function silhouetteScore(
   if (classCount < 2 || classCount > n - 1) {
     throw new InputError(source, `the silhouette needs between 2 and n - 1 = ${n - 1} distinct labels, got ${classCount}`);
   }
-  const helpers = n >= HELPERS_FROM ? Math.max(0, Math.floor(options.threads ?? availableParallelism()) - 1) : 0;
-  const job = distanceSumsJob(points, dim, classOf, classCount, helpers > 0);
-  // Helpers that get the job after the last block was claimed just return.
-  for (const helper of helperThreads(helpers)) helper.postMessage(job);
-  sumClaimedBlocks(job);
-  awaitClaims(job.counter, job.blockStart.length - 1);
+  const job = distanceSumsJob(points, dim, classOf, classCount);
+  sumBlocks(job);
   return meanSilhouette(job);
 }
 
@@ -65,12 +45,12 @@ export function silhouetteScore(
  * The kernel's input: points sorted by class (counting sort, stable), so that each class is one
  * contiguous run, cut into blocks of one class each.
  */
-function distanceSumsJob(points: Float64Array, dim: number, classOf: Int32Array, classCount: number, shared: boolean): DistanceSumsJob {
+function distanceSumsJob(points: Float64Array, dim: number, classOf: Int32Array, classCount: number): DistanceSumsJob {
   const n = classOf.length;
-  const classStart = int32Array(classCount + 1, shared);
+  const classStart = new Int32Array(classCount + 1);
   for (let i = 0; i < n; i++) classStart[classOf[i] + 1]++;
   for (let c = 0; c < classCount; c++) classStart[c + 1] += classStart[c];
-  const coordinates = float64Array(n * dim, shared);
+  const coordinates = new Float64Array(n * dim);
   const fill = classStart.slice(0, classCount);
   for (let i = 0; i < n; i++) {
     const slot = fill[classOf[i]]++;
@@ -83,9 +63,8 @@ function distanceSumsJob(points: Float64Array, dim: number, classOf: Int32Array,
   }
   blockStarts.push(n);
   const blocks = blockStarts.length - 1;
-  const blockStart = int32Array(blocks + 1, shared);
-  blockStart.set(blockStarts);
-  const columnStart = int32Array(blocks + 1, shared);
+  const blockStart = Int32Array.from(blockStarts);
+  const columnStart = new Int32Array(blocks + 1);
   for (let b = 0; b < blocks; b++) columnStart[b + 1] = columnStart[b] + n - blockStart[b] - 1;
   return {
     n,
@@ -95,16 +74,14 @@ function distanceSumsJob(points: Float64Array, dim: number, classOf: Int32Array,
     classStart,
     blockStart,
     columnStart,
-    rowSums: float64Array(n * classCount, shared),
-    columnSums: float64Array(columnStart[blocks], shared),
-    counter: new Int32Array(new SharedArrayBuffer(8)),
+    rowSums: new Float64Array(n * classCount),
+    columnSums: new Float64Array(columnStart[blocks]),
   };
 }
 
 /**
  * The silhouette from the kernel's sums: each point's sum to a class is its row sum, then the
- * column sums of that class's blocks in block order (a fixed order, whoever ran the blocks),
- * added into job.rowSums in place.
+ * column sums of that class's blocks in block order, added into job.rowSums in place.
  */
 function meanSilhouette(job: DistanceSumsJob): number {
   const { n, classCount, classStart, blockStart, columnStart, columnSums } = job;
@@ -138,36 +115,6 @@ function meanSilhouette(job: DistanceSumsJob): number {
 }
 
 /**
- * Helper threads kept from one call to the next, so that only the first call pays their start-up
- * (and does not wait for it: blocks are claimed by whoever is ready). Unreferenced, they never
- * keep the process alive; one that fails is dropped, and the others do its share.
- */
-const helperPool: Worker[] = [];
-
-function helperThreads(count: number): Worker[] {
-  while (helperPool.length < count) {
-    const helper = startThread(new URL('./silhouetteThread.ts', import.meta.url));
-    helper.unref();
-    const drop = () => {
-      const index = helperPool.indexOf(helper);
-      if (index >= 0) helperPool.splice(index, 1);
-    };
-    helper.on('error', drop);
-    helper.on('exit', drop);
-    helperPool.push(helper);
-  }
-  return helperPool.slice(0, count);
-}
-
-function float64Array(length: number, shared: boolean): Float64Array {
-  return shared ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
-}
-
-function int32Array(length: number, shared: boolean): Int32Array {
-  return shared ? new Int32Array(new SharedArrayBuffer(4 * length)) : new Int32Array(length);
-}
-
-/**
  * Scales each of the `dim` axes of `points` to [0, 1] as scikit-learn's `MinMaxScaler` does
  * (x * scale + offset with scale = 1 / range, so the rounding matches); a constant axis maps to 0.
  */
@@ -194,13 +141,7 @@ export function minMaxScale(points: Float64Array, dim: number): Float64Array {
  * SC of one layer: the silhouette of the 2-D embedding (x[i], y[i]) after min-max scaling each
  * axis to [0, 1].
  */
-export function slsScore(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  labels: Int32Array,
-  source = 'embedding',
-  options: SilhouetteOptions = {},
-): number {
+export function slsScore(x: ArrayLike<number>, y: ArrayLike<number>, labels: Int32Array, source = 'embedding'): number {
   const n = labels.length;
   if (x.length !== n || y.length !== n) {
     throw new InputError(source, `${x.length} x and ${y.length} y coordinates for ${n} labels`);
@@ -210,7 +151,7 @@ export function slsScore(
     points[2 * i] = x[i];
     points[2 * i + 1] = y[i];
   }
-  return silhouetteScore(minMaxScale(points, 2), 2, labels, source, options);
+  return silhouetteScore(minMaxScale(points, 2), 2, labels, source);
 }
 
 /** Maps arbitrary integer labels to 0..classCount-1 (in order of first appearance). */

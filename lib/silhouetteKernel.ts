@@ -1,15 +1,11 @@
 /**
  * Drives the WebAssembly SIMD kernel (wasm/silhouette.ts, built to dist/wasm/silhouette.wasm) that
- * measures the silhouette's pairwise distances in f64, each pair once. The work is cut into fixed
- * blocks of class-sorted points; each thread (lib/silhouette.ts's caller and its helpers,
- * silhouetteThread.ts) claims blocks from a shared counter and runs them in its own instance. A
- * block's sums are written to its own slots, so the results do not depend on who ran which block.
+ * measures the silhouette's pairwise distances in f64, each pair once, block by block of
+ * class-sorted points; a block's sums are written to its own slots.
  */
-
-import { workOnClaims } from './tsne/team.js';
 import { WASM_DATA_START, wasmInstance } from './wasmModules.js';
 
-/** One silhouette's pair distances, laid out for the kernel; on SharedArrayBuffers when helpers join. */
+/** One silhouette's pair distances, laid out for the kernel. */
 export interface DistanceSumsJob {
   n: number;
   dim: number;
@@ -32,8 +28,6 @@ export interface DistanceSumsJob {
    * from q to the points of block b before q.
    */
   columnSums: Float64Array;
-  /** workOnClaims counter of the blocks (two Int32 slots, shared). */
-  counter: Int32Array;
 }
 
 interface KernelExports {
@@ -51,15 +45,10 @@ interface KernelExports {
   ): void;
 }
 
-/**
- * Runs the blocks of `job` that this thread claims until none are left. Everything that can fail
- * (loading the kernel, growing its memory) happens before the first claim, so a thread that fails
- * never holds a block the others wait for.
- */
-export function sumClaimedBlocks(job: DistanceSumsJob): void {
-  const { n, dim, classCount, blockStart, counter } = job;
+/** Runs every block of `job`, filling its row and column sums. */
+export function sumBlocks(job: DistanceSumsJob): void {
+  const { n, dim, classCount, blockStart } = job;
   const blocks = blockStart.length - 1;
-  if (Atomics.load(counter, 0) >= blocks) return;
   let largestBlock = 0;
   for (let b = 0; b < blocks; b++) largestBlock = Math.max(largestBlock, blockStart[b + 1] - blockStart[b]);
   const coordinatesAt = WASM_DATA_START;
@@ -71,11 +60,11 @@ export function sumClaimedBlocks(job: DistanceSumsJob): void {
   const memory = kernel.memory.buffer;
   new Float64Array(memory, coordinatesAt, n * dim).set(job.coordinates);
   new Int32Array(memory, classStartAt, classCount + 1).set(job.classStart);
-  workOnClaims(counter, blocks, (block) => {
+  for (let block = 0; block < blocks; block++) {
     const first = blockStart[block];
     const last = blockStart[block + 1];
     kernel.rowBlock(coordinatesAt, n, dim, classStartAt, classCount, first, last, rowSumsAt, columnSumsAt);
     job.rowSums.set(new Float64Array(memory, rowSumsAt, (last - first) * classCount), first * classCount);
     job.columnSums.set(new Float64Array(memory, columnSumsAt, n - first - 1), job.columnStart[block]);
-  });
+  }
 }

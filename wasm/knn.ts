@@ -7,6 +7,8 @@
 // its size. Distances here are approximate (f32 sums); the caller bounds their error and
 // recomputes the chosen ones exactly.
 
+import { laneSum, offer } from './heap';
+
 const ROWS: i32 = 4;
 const COLUMNS: i32 = 2;
 
@@ -21,63 +23,6 @@ export function norms(features: usize, rows: i32, dp: i32, out: usize): void {
     }
     store<f32>(out + <usize>i * 4, laneSum(acc));
   }
-}
-
-function laneSum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-/** Whether (da, ia) comes after (db, ib) in nearest-first order. */
-function farther(da: f32, ia: i32, db: f32, ib: i32): bool {
-  return da > db || (da === db && ia > ib);
-}
-
-function offer(heapDistance: usize, heapIndex: usize, heapSize: usize, capacity: i32, i: i32, distance: f32, j: i32): void {
-  const base = <usize>(i * capacity) * 4;
-  const dist = heapDistance + base;
-  const index = heapIndex + base;
-  const sizePtr = heapSize + <usize>i * 4;
-  const size = load<i32>(sizePtr);
-  let slot: i32;
-  if (size < capacity) {
-    slot = size;
-    while (slot > 0) {
-      const parent = (slot - 1) >> 1;
-      const pd = load<f32>(dist + <usize>parent * 4);
-      const pi = load<i32>(index + <usize>parent * 4);
-      if (!farther(distance, j, pd, pi)) break;
-      store<f32>(dist + <usize>slot * 4, pd);
-      store<i32>(index + <usize>slot * 4, pi);
-      slot = parent;
-    }
-    store<f32>(dist + <usize>slot * 4, distance);
-    store<i32>(index + <usize>slot * 4, j);
-    store<i32>(sizePtr, size + 1);
-    return;
-  }
-  if (!farther(load<f32>(dist), load<i32>(index), distance, j)) return;
-  slot = 0;
-  for (;;) {
-    let child = 2 * slot + 1;
-    if (child >= capacity) break;
-    let cd = load<f32>(dist + <usize>child * 4);
-    let ci = load<i32>(index + <usize>child * 4);
-    if (child + 1 < capacity) {
-      const rd = load<f32>(dist + <usize>(child + 1) * 4);
-      const ri = load<i32>(index + <usize>(child + 1) * 4);
-      if (farther(rd, ri, cd, ci)) {
-        child++;
-        cd = rd;
-        ci = ri;
-      }
-    }
-    if (!farther(cd, ci, distance, j)) break;
-    store<f32>(dist + <usize>slot * 4, cd);
-    store<i32>(index + <usize>slot * 4, ci);
-    slot = child;
-  }
-  store<f32>(dist + <usize>slot * 4, distance);
-  store<i32>(index + <usize>slot * 4, j);
 }
 
 /**

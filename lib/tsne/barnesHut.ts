@@ -19,8 +19,9 @@
  * shares are added in chunk order, so the gradient is bit-identical whatever the thread count.
  */
 import type { SparseAffinities } from './affinity.js';
-import { attractionAt, combineGradient, exaggeratedKl, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, type ThreadTeam } from './team.js';
+import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
+import { assembleGradient, type Objective } from './gradient.js';
+import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
 
 /** scikit-learn's default angle (theta). */
 export const DEFAULT_ANGLE = 0.5;
@@ -44,17 +45,12 @@ export interface SharedGradient {
   embedding: Float64Array;
   /** n x 2, per point: the unnormalised repulsion (see QuadTree.repulsion). */
   repulsion: Float64Array;
-  /** n x 2, per point: the attraction (see attractionAt). */
-  attraction: Float64Array;
+  attraction: SharedAttraction;
   /** Per chunk: its points' share of Z. */
   zParts: Float64Array;
   /** [exaggeration] */
   parameters: Float64Array;
   control: Int32Array;
-}
-
-function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(8 * length));
 }
 
 /** One member's part of every gradient: the repulsion, attraction and share of Z of the chunks it claims. */
@@ -63,6 +59,7 @@ export class BarnesHutShare {
   private readonly order: Int32Array;
   private readonly orderKeys: Float64Array;
   private readonly squaredAngle: number;
+  readonly attraction: AttractionKernel;
 
   constructor(
     private readonly affinities: SparseAffinities,
@@ -74,11 +71,12 @@ export class BarnesHutShare {
     this.order = new Int32Array(n);
     this.orderKeys = new Float64Array(n);
     this.squaredAngle = angle * angle;
+    this.attraction = new AttractionKernel(shared.attraction);
   }
 
   compute(round: number): void {
     const { n } = this.affinities;
-    const { embedding, repulsion, attraction, zParts, parameters, control } = this.shared;
+    const { embedding, repulsion, zParts, parameters, control } = this.shared;
     const { order, tree } = this;
     // Visiting points in space-filling-curve order makes consecutive traversals walk nearly the
     // same cells: about twice as fast as index order at n = 5000.
@@ -90,9 +88,10 @@ export class BarnesHutShare {
       for (let k = chunkStart(chunk, n); k < end; k++) {
         const i = order[k];
         z += tree.repulsion(embedding[2 * i], embedding[2 * i + 1], this.squaredAngle, repulsion, 2 * i);
-        attractionAt(embedding, this.affinities, parameters[0], i, attraction);
       }
       zParts[chunk] = z;
+      // The attraction of the chunk's index range (not its spatial one): every point once either way.
+      this.attraction.rows(chunkStart(chunk, n), end, parameters[0]);
       finishUnit(control);
     }
   }
@@ -118,7 +117,7 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   const shared: SharedGradient = {
     embedding: sharedFloat64(2 * n),
     repulsion: sharedFloat64(2 * n),
-    attraction: sharedFloat64(2 * n),
+    attraction: sharedAttraction(affinities),
     zParts: sharedFloat64(GRADIENT_CHUNKS),
     parameters: sharedFloat64(1),
     control: new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS)),
@@ -131,15 +130,19 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   const lockstep = new Lockstep(shared.control);
   const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
     shared.embedding.set(embedding);
+    own.attraction.place(embedding);
     shared.parameters[0] = exaggeration;
     lockstep.round(GRADIENT_CHUNKS, (round) => own.compute(round));
-    let z = 0;
-    for (let chunk = 0; chunk < GRADIENT_CHUNKS; chunk++) z += shared.zParts[chunk];
-    // Floored as scikit-learn does (Z is at least n (n - 1) / (1 + squared diameter) anyway).
-    const normalisation = Math.max(z, Number.EPSILON);
-    gradient.set(shared.repulsion);
-    combineGradient(gradient, shared.attraction, normalisation);
-    return computeError ? exaggeratedKl(embedding, affinities, normalisation, exaggeration) : Number.NaN;
+    return assembleGradient(
+      affinities,
+      embedding,
+      gradient,
+      shared.repulsion,
+      own.attraction.attraction,
+      shared.zParts,
+      exaggeration,
+      computeError,
+    );
   };
   return {
     objective,

@@ -10,9 +10,10 @@
  */
 import { sharedWasmMemory, WASM_DATA_START, wasmModule } from '../wasmModules.js';
 import type { SparseAffinities } from './affinity.js';
+import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
 import type { TeamObjective } from './barnesHut.js';
-import { attractionAt, combineGradient, exaggeratedKl, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, type ThreadTeam } from './team.js';
+import { assembleGradient, type Objective } from './gradient.js';
+import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
 
 /** Fixed number of row chunks a gradient is split into, whatever the thread count. */
 const ROW_CHUNKS = 32;
@@ -23,10 +24,7 @@ const FAR_AWAY = 1e160;
 export interface SharedExact {
   /** The kernel's memory: x and y (padded), repulsion (n x 2) and per-row Z (see ExactViews). */
   memory: WebAssembly.Memory;
-  /** n x 2, the embedding the attraction is taken at. */
-  embedding: Float64Array;
-  /** n x 2, per point: the attraction (see attractionAt). */
-  attraction: Float64Array;
+  attraction: SharedAttraction;
   /** Per chunk: its rows' share of Z. */
   zParts: Float64Array;
   /** [exaggeration] */
@@ -67,12 +65,14 @@ interface KernelExports {
 export class ExactShare {
   private readonly views: ExactViews;
   private readonly kernel: KernelExports;
+  readonly attraction: AttractionKernel;
 
   constructor(
     private readonly affinities: SparseAffinities,
     private readonly shared: SharedExact,
   ) {
     this.views = new ExactViews(shared.memory, affinities.n);
+    this.attraction = new AttractionKernel(shared.attraction);
     this.kernel = new WebAssembly.Instance(wasmModule('exactRepulsion'), { env: { memory: shared.memory } })
       .exports as unknown as KernelExports;
   }
@@ -80,18 +80,16 @@ export class ExactShare {
   compute(round: number): void {
     const { n } = this.affinities;
     const { xs, ys, paddedCount, repulsion, rowZ } = this.views;
-    const { embedding, attraction, zParts, parameters, control } = this.shared;
+    const { zParts, parameters, control } = this.shared;
     for (let chunk = claimUnit(control, round, ROW_CHUNKS); chunk >= 0; chunk = claimUnit(control, round, ROW_CHUNKS)) {
       const start = chunkStart(chunk, n);
       const end = chunkStart(chunk + 1, n);
       this.kernel.repulsionRows(xs.byteOffset, ys.byteOffset, paddedCount, start, end, repulsion.byteOffset, rowZ.byteOffset);
       let z = 0;
-      for (let i = start; i < end; i++) {
-        // Less the point's own w_ii = 1.
-        z += rowZ[i] - 1;
-        attractionAt(embedding, this.affinities, parameters[0], i, attraction);
-      }
+      // Less each point's own w_ii = 1.
+      for (let i = start; i < end; i++) z += rowZ[i] - 1;
       zParts[chunk] = z;
+      this.attraction.rows(start, end, parameters[0]);
       finishUnit(control);
     }
   }
@@ -108,7 +106,7 @@ export class ExactShare {
       xs[n] = FAR_AWAY;
       ys[n] = FAR_AWAY;
     }
-    this.shared.embedding.set(embedding);
+    this.attraction.place(embedding);
   }
 
   get repulsion(): Float64Array {
@@ -120,10 +118,6 @@ function chunkStart(chunk: number, n: number): number {
   return Math.floor((chunk * n) / ROW_CHUNKS);
 }
 
-function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(8 * length));
-}
-
 /**
  * The exact objective for affinities `affinities` (see `Objective`), each gradient split over the
  * members of `team` (the calling thread alone without one).
@@ -132,8 +126,7 @@ export function exactObjective(affinities: SparseAffinities, team?: ThreadTeam):
   const { n } = affinities;
   const shared: SharedExact = {
     memory: sharedWasmMemory(new ExactViews(undefined, n).bytes),
-    embedding: sharedFloat64(2 * n),
-    attraction: sharedFloat64(2 * n),
+    attraction: sharedAttraction(affinities),
     zParts: sharedFloat64(ROW_CHUNKS),
     parameters: sharedFloat64(1),
     control: new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS)),
@@ -146,12 +139,16 @@ export function exactObjective(affinities: SparseAffinities, team?: ThreadTeam):
     own.place(embedding);
     shared.parameters[0] = exaggeration;
     lockstep.round(ROW_CHUNKS, (round) => own.compute(round));
-    let z = 0;
-    for (let chunk = 0; chunk < ROW_CHUNKS; chunk++) z += shared.zParts[chunk];
-    const normalisation = Math.max(z, Number.EPSILON);
-    gradient.set(own.repulsion);
-    combineGradient(gradient, shared.attraction, normalisation);
-    return computeError ? exaggeratedKl(embedding, affinities, normalisation, exaggeration) : Number.NaN;
+    return assembleGradient(
+      affinities,
+      embedding,
+      gradient,
+      own.repulsion,
+      own.attraction.attraction,
+      shared.zParts,
+      exaggeration,
+      computeError,
+    );
   };
   return { objective, release: () => lockstep.stop() };
 }

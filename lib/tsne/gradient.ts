@@ -19,45 +19,37 @@ export type Objective = (embedding: Float64Array, gradient: Float64Array, exagge
 export const GRADIENT_FACTOR = 4;
 
 /**
- * Writes the attraction on point i, sum_j exaggeration p_ij w_ij (y_i - y_j) over its stored
- * entries, to out[2i], out[2i + 1]. Shared with Barnes-Hut.
+ * The end of every objective: fills `gradient` from the unnormalised repulsion sum_j w_ij^2
+ * (y_i - y_j) and the attraction of each point, with Z the sum of the chunks' shares `zParts`
+ * (added in chunk order), and returns KL(exaggeration * P || Q) when `computeError` is set.
  */
-export function attractionAt(
-  embedding: Float64Array,
+export function assembleGradient(
   affinities: SparseAffinities,
+  embedding: Float64Array,
+  gradient: Float64Array,
+  repulsion: Float64Array,
+  attraction: Float64Array,
+  zParts: Float64Array,
   exaggeration: number,
-  i: number,
-  out: Float64Array,
-): void {
-  const { indptr, indices, values } = affinities;
-  const xi = embedding[2 * i];
-  const yi = embedding[2 * i + 1];
-  let attractionX = 0;
-  let attractionY = 0;
-  for (let t = indptr[i]; t < indptr[i + 1]; t++) {
-    const j = indices[t];
-    const dx = xi - embedding[2 * j];
-    const dy = yi - embedding[2 * j + 1];
-    const w = 1 / (1 + dx * dx + dy * dy);
-    const p = values[t] * exaggeration;
-    attractionX += p * w * dx;
-    attractionY += p * w * dy;
-  }
-  out[2 * i] = attractionX;
-  out[2 * i + 1] = attractionY;
+  computeError: boolean,
+): number {
+  let z = 0;
+  for (let chunk = 0; chunk < zParts.length; chunk++) z += zParts[chunk];
+  // Floored as scikit-learn does (Z is at least n (n - 1) / (1 + squared diameter) anyway).
+  const normalisation = Math.max(z, Number.EPSILON);
+  gradient.set(repulsion);
+  combineGradient(gradient, attraction, normalisation);
+  return computeError ? exaggeratedKl(embedding, affinities, normalisation, exaggeration) : Number.NaN;
 }
 
-/**
- * Turns `gradient`, holding the unnormalised repulsion sum_j w_ij^2 (y_i - y_j), into the full
- * gradient given the normalisation Z and the attraction. Shared with Barnes-Hut.
- */
-export function combineGradient(gradient: Float64Array, attraction: Float64Array, z: number): void {
+/** Turns `gradient`, holding the unnormalised repulsion, into the full gradient given Z and the attraction. */
+function combineGradient(gradient: Float64Array, attraction: Float64Array, z: number): void {
   const repulsionScale = -GRADIENT_FACTOR / z;
   for (let t = 0; t < gradient.length; t++) gradient[t] = gradient[t] * repulsionScale + GRADIENT_FACTOR * attraction[t];
 }
 
 /** KL(exaggeration * P || w / Z), scikit-learn's progress measure (q floored at epsilon). */
-export function exaggeratedKl(embedding: Float64Array, affinities: SparseAffinities, z: number, exaggeration: number): number {
+function exaggeratedKl(embedding: Float64Array, affinities: SparseAffinities, z: number, exaggeration: number): number {
   const { n, indptr, indices, values } = affinities;
   let kl = 0;
   for (let i = 0; i < n; i++) {

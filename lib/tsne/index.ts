@@ -59,13 +59,13 @@ export interface TsneResult {
 }
 
 /**
- * Sample count from which 'auto' uses Barnes-Hut: where its gradient became the faster one than
- * the exact WebAssembly one, on 2-D embeddings of clustered data (CPU ms per gradient, 1 thread,
- * loaded machine: n = 1000 exact 1.3, Barnes-Hut 2.5; 2000: 4.1 vs 4.6; 4000: 14.1 vs 11.2).
+ * Sample count from which 'auto' uses Barnes-Hut rather than the exact gradient, and from which
+ * the FFT-accelerated interpolation: where each became the faster whole run (wall seconds, 2
+ * threads, bench/tsne.ts's 768-D clustered data, quiet machine: n = 1500 exact 1.65, Barnes-Hut
+ * 1.76; 2000: 2.57 vs 2.46; 4000: Barnes-Hut 5.77, FFT 6.18; 4500: 7.03 vs 6.90; 5000: 7.42 vs 6.45).
  */
-export const BARNES_HUT_FROM = 2500;
-/** Sample count from which 'auto' uses the FFT-accelerated interpolation gradient. */
-export const INTERPOLATION_FROM = 5000;
+export const BARNES_HUT_FROM = 2000;
+export const INTERPOLATION_FROM = 4500;
 /** scikit-learn's default perplexity. */
 export const DEFAULT_PERPLEXITY = 30;
 /** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
@@ -103,7 +103,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
   if (resume && resume.embedding.length !== 2 * n)
     throw new RangeError(`the saved state is for ${resume.embedding.length / 2} samples, not ${n}`);
 
-  const team = (options.threads ?? 1) > 1 ? ThreadTeam.acquire(options.threads ?? 1) : undefined;
+  const team = (options.threads ?? 1) > 1 ? ThreadTeam.start(options.threads ?? 1) : undefined;
   let gradient: TeamObjective | undefined;
   try {
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
@@ -181,7 +181,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
     };
   } finally {
     gradient?.release();
-    await team?.release();
+    await team?.close();
   }
 }
 

@@ -24,16 +24,17 @@
  * Threads: a gradient is four lockstep rounds of work units (team.ts). Round 1: the points
  * placed on the grid, in point chunks; round 2: each pair's spreading and forward transform, the
  * kernel's spectrum, and the attraction in point chunks; round 3: each pair's product and inverse
- * transform; round 4: the potentials read back, in point chunks. Every unit's arithmetic is fixed, and the chunks' shares of Z are added in chunk
- * order, so the gradient is bit-identical whatever the thread count.
+ * transform; round 4: the potentials read back, in point chunks. Every unit's arithmetic is
+ * fixed, and the chunks' shares of Z are added in chunk order, so the gradient is bit-identical
+ * whatever the thread count.
  */
-
 import { sharedWasmMemory, WASM_DATA_START } from '../wasmModules.js';
 import type { SparseAffinities } from './affinity.js';
+import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
 import type { TeamObjective } from './barnesHut.js';
 import { FftKernel, FftPlan, fftLength, twiddleCapacity } from './fft.js';
-import { attractionAt, combineGradient, exaggeratedKl, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, type ThreadTeam } from './team.js';
+import { assembleGradient, type Objective } from './gradient.js';
+import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
 
 /** Interpolation nodes per box and axis (FIt-SNE's n_interpolation_points, which is 3 there). */
 export const NODES_PER_BOX = 4;
@@ -41,6 +42,13 @@ export const NODES_PER_BOX = 4;
 export const MIN_NODES = 150;
 /** Boxes per unit of embedding length, at least (FIt-SNE's intervals_per_integer). */
 const BOXES_PER_UNIT = 1;
+/**
+ * Largest FFT length a side (the grids then take about 540 MB): an embedding wider than 255
+ * units gets boxes wider than one unit, and a less accurate gradient, rather than more memory.
+ */
+export const MAX_FFT_LENGTH = 2048;
+/** Grids are allocated this much larger than needed, so an embedding that grows rarely reallocates. */
+const CAPACITY_HEADROOM = 1.25;
 /** Node j sits at (j + 1/2) / NODES_PER_BOX of its box's width. */
 const NODE_POSITIONS = Float64Array.from({ length: NODES_PER_BOX }, (_, j) => (j + 0.5) / NODES_PER_BOX);
 /** The Lagrange weights' constant factors: 1 / prod_{k != j} (t_j - t_k). */
@@ -60,7 +68,7 @@ export interface GridShape {
 /** The grid for an embedding whose square has side `extent`: as few FFT points as allowed, then as many boxes as they hold. */
 export function gridShape(extent: number): GridShape {
   const minimumBoxes = Math.max(Math.ceil(MIN_NODES / NODES_PER_BOX), Math.ceil(extent * BOXES_PER_UNIT));
-  const length = fftLength(2 * NODES_PER_BOX * minimumBoxes - 1);
+  const length = Math.min(MAX_FFT_LENGTH, fftLength(2 * NODES_PER_BOX * minimumBoxes - 1));
   const boxes = Math.floor((length + 1) / (2 * NODES_PER_BOX));
   return { boxes, nodes: NODES_PER_BOX * boxes, length };
 }
@@ -109,9 +117,8 @@ export interface SharedInterpolation {
   weights: Float64Array;
   /** n x 2, per point: the unnormalised repulsion sum_j w_ij^2 (y_i - y_j). */
   repulsion: Float64Array;
-  /** n x 2, per point: the attraction (see attractionAt). */
-  attraction: Float64Array;
-  /** The attraction is taken at this (not centred) embedding, n x 2. */
+  attraction: SharedAttraction;
+  /** n x 2, the embedding (not centred). */
   embedding: Float64Array;
   /** Per point chunk: its points' share of Z. */
   zParts: Float64Array;
@@ -135,7 +142,10 @@ class GridViews {
   readonly kernelScratch: Float64Array[];
   readonly narrow: ComplexGrid[][];
   readonly wide: ComplexGrid[][];
+  /** Bytes the views take above WASM_DATA_START. */
+  readonly bytes: number;
 
+  /** Views of `memory`, or with none only the layout's size. */
   constructor(memory: WebAssembly.Memory | undefined, capacity: number) {
     const square = capacity * capacity;
     let at = WASM_DATA_START;
@@ -153,13 +163,6 @@ class GridViews {
     this.wide = Array.from({ length: PAIRS }, () => [grid(square), grid(square)]);
     this.bytes = at - WASM_DATA_START;
   }
-
-  /** Bytes the views take above WASM_DATA_START. */
-  readonly bytes: number;
-}
-
-function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(8 * length));
 }
 
 /** The grid of `grids` that a transform from grids[0] (scratch grids[1]) leaves its result in. */
@@ -173,11 +176,14 @@ export class InterpolationShare {
   private memory: WebAssembly.Memory | undefined;
   private views!: GridViews;
   private kernel!: FftKernel;
+  readonly attraction: AttractionKernel;
 
   constructor(
     private readonly affinities: SparseAffinities,
     private readonly shared: SharedInterpolation,
-  ) {}
+  ) {
+    this.attraction = new AttractionKernel(shared.attraction);
+  }
 
   compute(round: number): void {
     this.attach();
@@ -205,9 +211,7 @@ export class InterpolationShare {
       if (parameters[KERNEL_STALE] === 1) this.kernelSpectrum(plan, parameters[BOX_WIDTH] / NODES_PER_BOX);
     } else if (phase === SPREAD_ROUND) {
       const chunk = unit - KERNEL_UNIT - 1;
-      const end = chunkStart(chunk + 1, n);
-      const exaggeration = parameters[EXAGGERATION];
-      for (let i = chunkStart(chunk, n); i < end; i++) attractionAt(shared.embedding, this.affinities, exaggeration, i, shared.attraction);
+      this.attraction.rows(chunkStart(chunk, n), chunkStart(chunk + 1, n), parameters[EXAGGERATION]);
     } else if (phase === CONVOLVE_ROUND) {
       this.inverse(plan, nodes, views.narrow[unit], views.wide[unit]);
     } else {
@@ -464,7 +468,7 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
     box: new Int32Array(new SharedArrayBuffer(8 * n)),
     weights: sharedFloat64(2 * NODES_PER_BOX * n),
     repulsion: sharedFloat64(2 * n),
-    attraction: sharedFloat64(2 * n),
+    attraction: sharedAttraction(affinities),
     embedding: sharedFloat64(2 * n),
     zParts: sharedFloat64(POINT_CHUNKS),
     parameters: sharedFloat64(PARAMETER_SLOTS),
@@ -486,10 +490,11 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
   const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
     const { shape, boxWidth, low } = gridFor(embedding, n);
     const grown = shape.length > shared.grids.capacity;
-    if (grown) startRounds(shape.length);
+    if (grown) startRounds(Math.min(MAX_FFT_LENGTH, fftLength(CAPACITY_HEADROOM * shape.length)));
     if (grown || parameters[LENGTH] !== shape.length) own.writeTwiddles(shape.length);
     const stale = grown || parameters[LENGTH] !== shape.length || parameters[BOX_WIDTH] !== boxWidth;
     shared.embedding.set(embedding);
+    own.attraction.place(embedding);
     parameters[EXAGGERATION] = exaggeration;
     parameters[LENGTH] = shape.length;
     parameters[BOXES] = shape.boxes;
@@ -500,12 +505,16 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
       parameters[ROUND] = round;
       lockstep!.round(ROUND_UNITS[round], (generation) => own.compute(generation));
     }
-    let z = 0;
-    for (let chunk = 0; chunk < POINT_CHUNKS; chunk++) z += shared.zParts[chunk];
-    const normalisation = Math.max(z, Number.EPSILON);
-    gradient.set(shared.repulsion);
-    combineGradient(gradient, shared.attraction, normalisation);
-    return computeError ? exaggeratedKl(embedding, affinities, normalisation, exaggeration) : Number.NaN;
+    return assembleGradient(
+      affinities,
+      embedding,
+      gradient,
+      shared.repulsion,
+      own.attraction.attraction,
+      shared.zParts,
+      exaggeration,
+      computeError,
+    );
   };
   return { objective, release: () => lockstep?.stop() };
 }

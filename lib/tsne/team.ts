@@ -12,56 +12,35 @@ import type { Envelope, HelperRequest } from './teamThread.js';
 export class ThreadTeam {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve(reply: unknown): void; reject(error: Error): void }>();
-  private failed = false;
 
   private constructor(private readonly helpers: Worker[]) {
     for (const worker of helpers) {
       worker.on('message', ({ id, reply }: { id: number; reply: unknown }) => {
         this.pending.get(id)?.resolve(reply);
         this.pending.delete(id);
-        if (this.pending.size === 0) this.setAwaited(false);
       });
       worker.on('error', (error) => {
-        this.failed = true;
         for (const waiter of this.pending.values()) waiter.reject(error);
         this.pending.clear();
       });
     }
-    this.setAwaited(false);
   }
 
   /**
-   * Whether the team's threads keep the process alive: while a reply is awaited, else a caller
-   * with nothing else pending would see its process exit; not when idle in the pool. (Set after
-   * the listeners: adding one refs the worker again.)
+   * A team of `threads` members (the caller and threads - 1 helpers). A team lives for one run:
+   * its helpers' isolates hold the run's shared memories, which they would keep (an idle isolate
+   * does not collect garbage) if the team were kept for the next run.
    */
-  private setAwaited(awaited: boolean): void {
-    for (const worker of this.helpers) {
-      if (awaited) worker.ref();
-      else worker.unref();
-    }
-  }
-
-  /**
-   * A team of `threads` members (the caller and threads - 1 helpers): an idle one of this
-   * thread's, or a new one. Starting a helper (a worker thread that loads these modules) costs
-   * about as much CPU as a whole t-SNE of 1000 points, so teams are kept for the next run;
-   * `release` returns one.
-   */
-  static acquire(threads: number): ThreadTeam {
-    const idle = idleTeams.findIndex((team) => team.size === threads);
-    if (idle >= 0) return idleTeams.splice(idle, 1)[0];
+  static start(threads: number): ThreadTeam {
     const helpers: Worker[] = [];
     for (let h = 0; h < threads - 1; h++) helpers.push(startThread(new URL('./teamThread.ts', import.meta.url)));
     return new ThreadTeam(helpers);
   }
 
-  /** Gives the team back for a later run (lockstep loops must have been stopped first); a failed one is stopped. */
-  async release(): Promise<void> {
+  /** Stops the helpers, whatever they are doing (lockstep loops must have been stopped first). */
+  async close(): Promise<void> {
     this.pending.clear();
-    this.setAwaited(false);
-    if (this.failed) await Promise.all(this.helpers.map((worker) => worker.terminate()));
-    else idleTeams.push(this);
+    await Promise.all(this.helpers.map((worker) => worker.terminate()));
   }
 
   get size(): number {
@@ -72,15 +51,16 @@ export class ThreadTeam {
   call<T>(helper: number, request: HelperRequest): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      if (this.pending.size === 0) this.setAwaited(true);
       this.pending.set(id, { resolve: resolve as (reply: unknown) => void, reject });
       this.helpers[helper].postMessage({ id, request } satisfies Envelope);
     });
   }
 }
 
-/** Teams released by finished runs of this thread. */
-const idleTeams: ThreadTeam[] = [];
+/** A Float64Array of `length` zeros on a SharedArrayBuffer, for a team to share. */
+export function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(8 * length));
+}
 
 /** Starts a worker thread running the TypeScript module at `entry`. */
 export function startThread(entry: URL, data: Record<string, unknown> = {}): Worker {

@@ -45,8 +45,8 @@ function oracleRecall(features: Float32Array, n: number, d: number, neighbors: N
   return found / listed;
 }
 
-const team = ThreadTeam.acquire(2);
-afterAll(() => team.release());
+const team = ThreadTeam.start(2);
+afterAll(() => team.close());
 
 describe('approximateNeighbors', () => {
   const n = 4000;

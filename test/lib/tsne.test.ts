@@ -503,12 +503,12 @@ describe('runTsne', () => {
       expect(result.iterations).toBe(1000);
       expect(progress).toEqual(Array.from({ length: 20 }, (_, c) => 50 * (c + 1)));
       // Exact KL against scikit-learn's P. scikit-learn (Barnes-Hut, random_state=0): 0.6117;
-      // ours: exact 0.6051, Barnes-Hut 0.6118, FFT interpolation 0.6138.
+      // ours: exact 0.6087, Barnes-Hut 0.6126, FFT interpolation 0.6129.
       const ourKl = exactKlDivergence(clustered.P, result.embedding);
       expect(Math.abs(ourKl - clustered.exactKl) / clustered.exactKl).toBeLessThan(0.02);
       expect(result.klDivergence).toBeCloseTo(ourKl, 4); // against our own P
-      // SLS: scikit-learn 0.9112; ours: exact 0.9226, Barnes-Hut 0.9124, FFT interpolation 0.9037.
-      expect(Math.abs(sls(result.embedding, labels) - clustered.sls)).toBeLessThan(0.03);
+      // SLS: scikit-learn 0.9112; ours: exact 0.9225, Barnes-Hut 0.9115, FFT interpolation 0.9051.
+      expect(Math.abs(sls(result.embedding, labels) - clustered.sls)).toBeLessThan(0.02);
     });
 
     it(`is bit-identical for the same seed, ${method} gradient`, async () => {

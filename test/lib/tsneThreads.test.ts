@@ -54,13 +54,13 @@ describe('exactNeighbors across threads', () => {
     const { features } = blobs(60, 5, 6, 4);
     const n = 300;
     const one = await exactNeighbors(features, n, 6, 9);
-    const team = ThreadTeam.acquire(2);
+    const team = ThreadTeam.start(2);
     try {
       const two = await exactNeighbors(features, n, 6, 9, team);
       expect(Array.from(two.indices)).toEqual(Array.from(one.indices));
       expect(sameBits(two.sqDistances, one.sqDistances)).toBe(true);
     } finally {
-      await team.release();
+      await team.close();
     }
     for (const i of [0, 1, 63, 64, 65, 128, 299])
       expect(Array.from(one.indices.subarray(i * 9, i * 9 + 9))).toEqual(bruteForceNeighbors(features, n, 6, 9, i));
@@ -181,7 +181,7 @@ describe('pcaInitialization across threads', () => {
     const oneGram = await pcaInitialization(features, 100, 150, 3);
     const shared = new Float32Array(new SharedArrayBuffer(features.byteLength));
     shared.set(features);
-    const team = ThreadTeam.acquire(2);
+    const team = ThreadTeam.start(2);
     try {
       // Blocks go to whichever thread claims them first (the helper may still be starting).
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -209,7 +209,7 @@ describe('pcaInitialization across threads', () => {
         expect(sameBits(there, here)).toBe(true);
       }
     } finally {
-      await team.release();
+      await team.close();
     }
   });
 });
