@@ -88,10 +88,10 @@ if [[ "${SLS_CUDA:-0}" == "1" ]]; then
   fi
 fi
 
-# --- 3. WASM kernels (t-SNE's kNN searches, the silhouette; AssemblyScript sources in wasm/) ------
-# wasm/NAME.ts builds to dist/wasm/NAME.wasm; all are rebuilt when any is missing or older than
-# any source in wasm/ (kernels share helper files) or the shared config.
-wasm_kernels=(knn silhouette blockKnn fft exactRepulsion attraction rowProducts)
+# --- 3. WASM kernels (t-SNE and the silhouette; AssemblyScript sources in wasm/) --------------------
+# wasm/NAME.ts builds to dist/wasm/NAME.wasm (infra/build-wasm.sh); all are rebuilt when any is
+# missing or older than any source in wasm/ (kernels share helper files) or the shared config.
+mapfile -t wasm_kernels < <(bash infra/build-wasm.sh --names)
 wasm_stale=0
 for wasm_kernel in "${wasm_kernels[@]}"; do
   wasm_out="dist/wasm/$wasm_kernel.wasm"
