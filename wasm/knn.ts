@@ -118,3 +118,36 @@ function consider(
   offer(heapDistance, heapIndex, heapSize, capacity, row, distance, column);
   offer(heapDistance, heapIndex, heapSize, capacity, column, distance, row);
 }
+
+/**
+ * The exact squared distances, in f64, from row i to each of the `count` rows listed at
+ * `candidates` (i32), of the n x d f32 rows at `features` (unpadded), to out (f64). Summed as
+ * lib/tsne/neighbors.ts's squaredDistance does, to the bit: four running sums over the axes
+ * modulo 4, the leftover axes into the first, then s0 + s1 + (s2 + s3).
+ */
+export function exactDistances(features: usize, d: i32, i: i32, candidates: usize, count: i32, out: usize): void {
+  const rowI = features + <usize>(i * d) * 4;
+  for (let c = 0; c < count; c++) {
+    const rowJ = features + <usize>(load<i32>(candidates + <usize>c * 4) * d) * 4;
+    let sums01 = f64x2.splat(0);
+    let sums23 = f64x2.splat(0);
+    let axis = 0;
+    for (; axis + 3 < d; axis += 4) {
+      const a = v128.load(rowI + <usize>axis * 4);
+      const b = v128.load(rowJ + <usize>axis * 4);
+      const delta01 = f64x2.sub(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b));
+      const delta23 = f64x2.sub(
+        f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 2, 3)),
+        f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 2, 3)),
+      );
+      sums01 = f64x2.add(sums01, f64x2.mul(delta01, delta01));
+      sums23 = f64x2.add(sums23, f64x2.mul(delta23, delta23));
+    }
+    let s0 = f64x2.extract_lane(sums01, 0);
+    for (; axis < d; axis++) {
+      const delta = <f64>load<f32>(rowI + <usize>axis * 4) - <f64>load<f32>(rowJ + <usize>axis * 4);
+      s0 += delta * delta;
+    }
+    store<f64>(out + <usize>c * 8, s0 + f64x2.extract_lane(sums01, 1) + (f64x2.extract_lane(sums23, 0) + f64x2.extract_lane(sums23, 1)));
+  }
+}

@@ -35,6 +35,7 @@ interface KernelExports {
     firstPair: number,
     endPair: number,
   ): void;
+  exactDistances(features: number, d: number, i: number, candidates: number, count: number, out: number): void;
 }
 
 /** Number of tile pairs (a, b), b >= a, that cover every pair of n points. */
@@ -104,4 +105,36 @@ export function searchClaimedCandidates(
 
 function emptyCandidates(n: number, capacity: number): Candidates {
   return { capacity, distance: new Float32Array(0), index: new Int32Array(0), size: new Int32Array(n) };
+}
+
+/**
+ * The exact squared distances, in float64, from one row of `features` (n x d) to a list of
+ * others, computed by the kernel over its own copy of the rows: bit for bit what
+ * neighbors.ts's squaredDistance gives, four times as fast.
+ */
+export class ExactDistances {
+  private readonly kernel: KernelExports;
+  private readonly candidatesAt: number;
+  private readonly outAt: number;
+  readonly candidates: Int32Array;
+
+  /** For lists of up to `capacity` candidates. */
+  constructor(
+    features: Float32Array,
+    n: number,
+    private readonly d: number,
+    capacity: number,
+  ) {
+    this.candidatesAt = WASM_DATA_START + Math.ceil((n * d) / 2) * 8;
+    this.outAt = this.candidatesAt + Math.ceil(capacity / 2) * 8;
+    this.kernel = wasmInstance<KernelExports>('knn', this.outAt + capacity * 8);
+    new Float32Array(this.kernel.memory.buffer, WASM_DATA_START, n * d).set(features.subarray(0, n * d));
+    this.candidates = new Int32Array(this.kernel.memory.buffer, this.candidatesAt, capacity);
+  }
+
+  /** The distances from row i to the first `count` rows listed in `candidates`. */
+  from(i: number, count: number): Float64Array {
+    this.kernel.exactDistances(WASM_DATA_START, this.d, i, this.candidatesAt, count, this.outAt);
+    return new Float64Array(this.kernel.memory.buffer, this.outAt, count);
+  }
 }

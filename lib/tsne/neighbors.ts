@@ -8,7 +8,14 @@
  * bound) is scanned in full. The result is therefore the same whatever the thread count or tiling.
  */
 import { approximateNeighbors } from './approximateNeighbors.js';
-import { type Candidates, type ClaimedCandidates, paddedDimension, searchClaimedCandidates, tilePairCount } from './knnKernel.js';
+import {
+  type Candidates,
+  type ClaimedCandidates,
+  ExactDistances,
+  paddedDimension,
+  searchClaimedCandidates,
+  tilePairCount,
+} from './knnKernel.js';
 import type { ThreadTeam } from './team.js';
 
 export interface Neighbors {
@@ -104,7 +111,9 @@ function neighborsFromCandidates(
   const heapDistance = new Float64Array(n * k);
   const heapIndex = new Int32Array(n * k);
   const heapSize = new Int32Array(n);
-  const approximate = new Float32Array(shares.reduce((sum, share) => sum + share.capacity, 0));
+  const candidateCapacity = shares.reduce((sum, share) => sum + share.capacity, 0);
+  const approximate = new Float32Array(candidateCapacity);
+  const exact = new ExactDistances(features, n, d, candidateCapacity);
   for (let i = 0; i < n; i++) {
     const errorBound = relativeError * (norms[i] + largestNorm) * 1.01;
     // The nearest rejected pair of any share is at least this far (approximately).
@@ -119,13 +128,14 @@ function neighborsFromCandidates(
     const sorted = approximate.subarray(0, count).sort();
     const kthApproximate = sorted[k - 1];
     // Exact distances of every candidate that could be among the k nearest.
+    let listed = 0;
     for (const share of shares) {
       for (let t = i * share.capacity; t < i * share.capacity + share.size[i]; t++) {
-        if (share.distance[t] > kthApproximate + 2 * errorBound) continue;
-        const j = share.index[t];
-        offer(heapDistance, heapIndex, heapSize, k, i, squaredDistance(features, i * d, j * d, d), j);
+        if (share.distance[t] <= kthApproximate + 2 * errorBound) exact.candidates[listed++] = share.index[t];
       }
     }
+    const distances = exact.from(i, listed);
+    for (let c = 0; c < listed; c++) offer(heapDistance, heapIndex, heapSize, k, i, distances[c], exact.candidates[c]);
     if (!(heapDistance[i * k] < rejectedFrom - errorBound)) {
       // A rejected pair might be nearer than the k-th: scan every point exactly.
       heapSize[i] = 0;
