@@ -85,7 +85,8 @@ describe('faults during a sweep', () => {
     let cpu = startWorkerProcess('cpu', config);
     cleanup.push(() => stopProcess(cpu));
 
-    const file = await writeDigitsSweep(temporaryDir(), 'kill', 1, 500, 'waveSize: 1\n');
+    // All 1,000 training rows: the t-SNE shard must last long enough for the kill to land inside it.
+    const file = await writeDigitsSweep(temporaryDir(), 'kill', 1, 1000, 'waveSize: 1\n');
     const plan = await loadSweep(file);
     const { handle } = await launchSweep(env.client, { ...sweepInput(plan, config), heartbeatTimeout: '10s' });
     const child = env.client.workflow.getHandle(plan.children[0].childId);
