@@ -506,7 +506,7 @@ export async function approximateNeighbors(
     counter: new Int32Array(new SharedArrayBuffer(8)),
   };
   // Helpers that start after the last cell was claimed just return.
-  for (let helper = 0; helper < helpers; helper++) void team!.call(helper, { kind: 'cells', search });
+  void team?.callEach({ kind: 'cells', search });
   searchClaimedCells(search);
   awaitClaims(search.counter, cells.cellStart.length - 1);
   return { k, indices: search.indices, sqDistances: search.sqDistances };

@@ -99,6 +99,11 @@ export class AttractionKernel {
     );
   }
 
+  /** n x 2, the placed embedding: the one every member of the team reads. */
+  get embedding(): Float64Array {
+    return this.views.embedding;
+  }
+
   /** n x 2, per point, once every row is done. */
   get attraction(): Float64Array {
     return this.views.attraction;

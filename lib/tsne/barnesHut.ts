@@ -41,8 +41,6 @@ export const GRADIENT_CHUNKS = 32;
 
 /** What the members of a team share for one Barnes-Hut gradient (all on SharedArrayBuffers). */
 export interface SharedGradient {
-  /** n x 2, the embedding the gradient is taken at. */
-  embedding: Float64Array;
   /** n x 2, per point: the unnormalised repulsion (see QuadTree.repulsion). */
   repulsion: Float64Array;
   attraction: SharedAttraction;
@@ -76,7 +74,8 @@ export class BarnesHutShare {
 
   compute(round: number): void {
     const { n } = this.affinities;
-    const { embedding, repulsion, zParts, parameters, control } = this.shared;
+    const { repulsion, zParts, parameters, control } = this.shared;
+    const { embedding } = this.attraction;
     const { order, tree } = this;
     // Visiting points in space-filling-curve order makes consecutive traversals walk nearly the
     // same cells: about twice as fast as index order at n = 5000.
@@ -115,7 +114,6 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   if (!(angle > 0 && angle <= MAX_ANGLE)) throw new RangeError(`Barnes-Hut angle must be in (0, ${MAX_ANGLE}], got ${angle}`);
   const { n } = affinities;
   const shared: SharedGradient = {
-    embedding: sharedFloat64(2 * n),
     repulsion: sharedFloat64(2 * n),
     attraction: sharedAttraction(affinities),
     zParts: sharedFloat64(GRADIENT_CHUNKS),
@@ -124,12 +122,9 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
   };
   const own = new BarnesHutShare(affinities, shared, angle);
   // The helpers serve rounds until released; their replies (on release) are not needed.
-  for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) {
-    void team!.call(helper, { kind: 'barnesHut', affinities, shared, angle });
-  }
+  void team?.callEach({ kind: 'barnesHut', affinities, shared, angle });
   const lockstep = new Lockstep(shared.control);
   const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
-    shared.embedding.set(embedding);
     own.attraction.place(embedding);
     shared.parameters[0] = exaggeration;
     lockstep.round(GRADIENT_CHUNKS, (round) => own.compute(round));

@@ -133,7 +133,7 @@ export function exactObjective(affinities: SparseAffinities, team?: ThreadTeam):
   };
   const own = new ExactShare(affinities, shared);
   // The helpers serve rounds until released; their replies (on release) are not needed.
-  for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) void team!.call(helper, { kind: 'exact', affinities, shared });
+  void team?.callEach({ kind: 'exact', affinities, shared });
   const lockstep = new Lockstep(shared.control);
   const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
     own.place(embedding);

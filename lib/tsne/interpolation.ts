@@ -117,9 +117,8 @@ export interface SharedInterpolation {
   weights: Float64Array;
   /** n x 2, per point: the unnormalised repulsion sum_j w_ij^2 (y_i - y_j). */
   repulsion: Float64Array;
+  /** P, and the embedding (not centred) every member places on the grid. */
   attraction: SharedAttraction;
-  /** n x 2, the embedding (not centred). */
-  embedding: Float64Array;
   /** Per point chunk: its points' share of Z. */
   zParts: Float64Array;
   parameters: Float64Array;
@@ -203,7 +202,7 @@ export class InterpolationShare {
     const plan = this.plan(parameters[LENGTH]);
     const nodes = NODES_PER_BOX * parameters[BOXES];
     if (phase === PLACE_ROUND) {
-      placePoints(chunkStart(unit, n), chunkStart(unit + 1, n), shared);
+      placePoints(this.attraction.embedding, chunkStart(unit, n), chunkStart(unit + 1, n), shared);
     } else if (phase === SPREAD_ROUND && unit < PAIRS) {
       spreadCharges(unit, n, shared, views.narrow[unit][0], plan.length, nodes);
       this.forward(plan, nodes, views.narrow[unit], views.wide[unit]);
@@ -379,9 +378,9 @@ function gridFor(embedding: Float64Array, n: number): { shape: GridShape; boxWid
   return { shape, boxWidth, low };
 }
 
-/** Places points start..end - 1 of the shared embedding on the grid: their boxes, weights and centred coordinates. */
-function placePoints(start: number, end: number, shared: SharedInterpolation): void {
-  const { embedding, parameters, box, weights, centred } = shared;
+/** Places points start..end - 1 of `embedding` on the grid: their boxes, weights and centred coordinates. */
+function placePoints(embedding: Float64Array, start: number, end: number, shared: SharedInterpolation): void {
+  const { parameters, box, weights, centred } = shared;
   const low = parameters[LOW];
   const boxWidth = parameters[BOX_WIDTH];
   const boxes = parameters[BOXES];
@@ -469,7 +468,6 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
     weights: sharedFloat64(2 * NODES_PER_BOX * n),
     repulsion: sharedFloat64(2 * n),
     attraction: sharedAttraction(affinities),
-    embedding: sharedFloat64(2 * n),
     zParts: sharedFloat64(POINT_CHUNKS),
     parameters: sharedFloat64(PARAMETER_SLOTS),
     grids: { capacity: 0, memory: sharedWasmMemory(0) },
@@ -483,7 +481,7 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
     shared.grids = { capacity, memory: sharedWasmMemory(new GridViews(undefined, capacity).bytes) };
     shared.control = new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS));
     // The helpers serve rounds until released; their replies (on release) are not needed.
-    for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) void team!.call(helper, { kind: 'interpolation', affinities, shared });
+    void team?.callEach({ kind: 'interpolation', affinities, shared });
     lockstep = new Lockstep(shared.control);
   };
   const { parameters } = shared;
@@ -493,7 +491,6 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
     if (grown) startRounds(Math.min(MAX_FFT_LENGTH, fftLength(CAPACITY_HEADROOM * shape.length)));
     if (grown || parameters[LENGTH] !== shape.length) own.writeTwiddles(shape.length);
     const stale = grown || parameters[LENGTH] !== shape.length || parameters[BOX_WIDTH] !== boxWidth;
-    shared.embedding.set(embedding);
     own.attraction.place(embedding);
     parameters[EXAGGERATION] = exaggeration;
     parameters[LENGTH] = shape.length;

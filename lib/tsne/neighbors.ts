@@ -41,10 +41,7 @@ export async function exactNeighbors(features: Float32Array, n: number, d: numbe
   // centred rows (features often share a large offset) keep it small.
   const centred = centredRows(features, n, d);
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const helpers: Promise<ClaimedCandidates>[] = [];
-  for (let helper = 0; helper < (team?.size ?? 1) - 1; helper++) {
-    helpers.push(team!.call<ClaimedCandidates>(helper, { kind: 'candidates', features: centred, n, d, capacity, next }));
-  }
+  const helpers = team?.callEach<ClaimedCandidates>({ kind: 'candidates', features: centred, n, d, capacity, next }) ?? [];
   const own = searchClaimedCandidates(centred, n, d, capacity, next);
   const shares = [own.candidates];
   // Helpers still starting when the last pair was claimed have nothing to add: do not wait for them.

@@ -139,7 +139,7 @@ async function rowProducts(
     counter: new Int32Array(new SharedArrayBuffer(8)),
   };
   // Helpers that start after the last block was claimed just return.
-  for (let helper = 0; helper < helpers; helper++) void team!.call(helper, { kind: 'rowProducts', ...job });
+  void team?.callEach({ kind: 'rowProducts', ...job });
   kernel.workOn(job);
   awaitClaims(job.counter, rowProductUnits(m));
   return job.products;

@@ -47,8 +47,15 @@ export class ThreadTeam {
     return this.helpers.length + 1;
   }
 
-  /** Sends `request` to helper `helper` and resolves with its reply. */
-  call<T>(helper: number, request: HelperRequest): Promise<T> {
+  /**
+   * Sends `request` to every helper; the promises of their replies. (A helper asked to serve
+   * lockstep rounds replies when the coordinator's Lockstep stops it.)
+   */
+  callEach<T>(request: HelperRequest): Promise<T>[] {
+    return this.helpers.map((_, helper) => this.call<T>(helper, request));
+  }
+
+  private call<T>(helper: number, request: HelperRequest): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (reply: unknown) => void, reject });

@@ -205,7 +205,7 @@ describe('pcaInitialization across threads', () => {
         const here = new Float64Array(m * m);
         workOnRowProducts(job(here));
         const there = new Float64Array(new SharedArrayBuffer(8 * m * m));
-        await team.call(0, { kind: 'rowProducts', ...job(there) });
+        await Promise.all(team.callEach({ kind: 'rowProducts', ...job(there) }));
         expect(sameBits(there, here)).toBe(true);
       }
     } finally {
