@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/artifacts.js';
-import { embedFeatureFile, scoreEmbeddingFile } from '../lib/layerEmbedding.js';
-import { publishWithLineage, reuseIfIntact } from '../lib/lineage.js';
+import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
+import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
+import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmbedInput {

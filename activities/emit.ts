@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/artifacts.js';
-import type { CutDecision } from '../lib/cutRule.js';
-import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit.js';
-import { type Provenance, reuseIfIntact, writeLineage } from '../lib/lineage.js';
+import type { CutDecision } from '../lib/decide/cutRule.js';
+import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit/emit.js';
+import type { SpeedComparison } from '../lib/emit/speed.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import type { SpeedComparison } from '../lib/speed.js';
+import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/store/artifacts.js';
+import { type Provenance, reuseIfIntact, writeLineage } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmitInput {

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/artifacts.js';
-import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract.js';
-import { publishWithLineage, reuseIfIntact } from '../lib/lineage.js';
+import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract/extract.js';
 import { modelDigest } from '../lib/onnx/model.js';
+import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
+import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface ExtractInput {

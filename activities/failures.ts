@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { InputError } from '../lib/errors.js';
-import { blameSource } from '../lib/lineage.js';
+import { blameSource } from '../lib/store/lineage.js';
 
 /**
  * Runs an activity body, turning bad input into a non-retryable failure (retrying cannot fix a

@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { storeUsage } from '../lib/checkpointStore.js';
-import { decideCut } from '../lib/cutRule.js';
-import { emitCheckpoint } from '../lib/emit.js';
+import { decideCut } from '../lib/decide/cutRule.js';
+import { storeUsage } from '../lib/emit/checkpointStore.js';
+import { emitCheckpoint } from '../lib/emit/emit.js';
 import { encodeModel, loadModel, type ModelProto, saveModel, type TensorProto } from '../lib/onnx/model.js';
 import { replaceInitializers } from '../lib/onnx/surgery.js';
 

@@ -1,5 +1,5 @@
 /**
- * Extraction throughput: the pipeline (lib/extract.ts, onnxruntime-node) against onnxruntime's own
+ * Extraction throughput: the pipeline (lib/extract/extract.ts, onnxruntime-node) against onnxruntime's own
  * Python session on the same graph, and PyTorch eager, on the same ViT-B/16-sized model (random
  * weights, made and exported at benchmark time into .sls/bench/vit-b16/, not committed) and the
  * same images and batch size. Median images per second of several rounds, each engine once a
@@ -18,8 +18,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Tensor } from 'onnxruntime-node';
-import { readArrowTable, readFloatRows } from '../lib/arrowTensors.js';
-import { extractFeatures } from '../lib/extract.js';
+import { extractFeatures } from '../lib/extract/extract.js';
+import { readArrowTable, readFloatRows } from '../lib/io/arrowTensors.js';
 import { findBlocks } from '../lib/onnx/blocks.js';
 import { loadModel, saveModel } from '../lib/onnx/model.js';
 import { createSession } from '../lib/onnx/session.js';
@@ -168,7 +168,7 @@ await bare.release();
 await bareWhole.release();
 
 const rows: Array<[string, Pass[]]> = [
-  ['sls extract (onnxruntime-node, lib/extract.ts)', passes.pipeline],
+  ['sls extract (onnxruntime-node, lib/extract/extract.ts)', passes.pipeline],
   ['onnxruntime-node bare session, same graph', passes.node_bare],
   ["onnxruntime-node bare session, every block's whole output (extraction before the CLS was taken in the graph)", passes.node_bare_whole],
   ['onnxruntime Python session, same graph', passes.ort_same_graph],

@@ -1,6 +1,6 @@
 /**
  * What a batch size costs and gains in extraction (the figures behind MAX_AUTO_BATCH and
- * WORKING_SET_BLOCK_OUTPUTS in lib/extract.ts): for each batch size, in a fresh process, the graph
+ * WORKING_SET_BLOCK_OUTPUTS in lib/extract/extract.ts): for each batch size, in a fresh process, the graph
  * extraction runs (every block's CLS token taken inside the graph) on the ViT-B/16 of
  * bench/extract.ts, with the pipeline's session options. Reports images per second (median over
  * runs, after one untimed run) and the resident memory the runs added to the loaded session (the

@@ -15,10 +15,10 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { approximateNeighbors, neighborRecall } from '../lib/tsne/approximateNeighbors.js';
-import { exactNeighbors, type Neighbors } from '../lib/tsne/neighbors.js';
-import { SeededRandom } from '../lib/tsne/random.js';
-import { ThreadTeam } from '../lib/tsne/team.js';
+import { approximateNeighbors, neighborRecall } from '../lib/embed/tsne/approximateNeighbors.js';
+import { exactNeighbors, type Neighbors } from '../lib/embed/tsne/neighbors.js';
+import { SeededRandom } from '../lib/embed/tsne/random.js';
+import { ThreadTeam } from '../lib/embed/tsne/team.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 /**
  * t-SNE speed and quality against scikit-learn and openTSNE, on the same generated clustered
  * 768-D data at each n: wall time (median of the runs), CPU time, the exact KL(P || Q) of each
- * result against the same P (scikit-learn's, which ours equals: test/lib/tsne.test.ts), and its
+ * result against the same P (scikit-learn's, which ours equals: test/lib/embed/tsne.test.ts), and its
  * SLS score; then the silhouette of the largest n's embedding, ours against scikit-learn's.
  *
  *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--runs 3] [--large-runs 1] [--large-from 10000]
@@ -20,12 +20,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { minMaxScale, silhouetteScore, slsScore } from '../lib/silhouette.js';
-import { jointProbabilities, type SparseAffinities } from '../lib/tsne/affinity.js';
-import { runTsne } from '../lib/tsne/index.js';
-import { exactKlDivergence } from '../lib/tsne/kl.js';
-import { exactNeighbors } from '../lib/tsne/neighbors.js';
-import { SeededRandom } from '../lib/tsne/random.js';
+import { jointProbabilities, type SparseAffinities } from '../lib/embed/tsne/affinity.js';
+import { runTsne } from '../lib/embed/tsne/index.js';
+import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
+import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
+import { SeededRandom } from '../lib/embed/tsne/random.js';
+import { minMaxScale, silhouetteScore, slsScore } from '../lib/score/silhouette.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -239,7 +239,7 @@ try {
     const { features, labels } = clusteredData(n, 1);
     const path = join(directory, `features-${n}.f32`);
     writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-    // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/tsne.test.ts).
+    // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/embed/tsne.test.ts).
     const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
     const ours = await timeOurs(features, labels, n, affinities);
     record(ours);

@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Connection } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../lib/atomicWrite.js';
-import { writeReport } from '../lib/report.js';
-import { loadSweep } from '../lib/sweepConfig.js';
+import { writeFileAtomic } from '../lib/store/atomicWrite.js';
+import { loadSweep } from '../lib/sweep/config.js';
+import { writeReport } from '../lib/sweep/report.js';
 import { type TemporalConfig, temporalConfig } from '../workers/config.js';
 import type { SweepResult } from '../workflows/sweep.js';
 import { connectOrStartLocal, runWithWorkers } from './pipeline.js';
-import { collectReport } from './report.js';
+import { collectReport } from './reportCommand.js';
 import { cancelSweep, launchSweep, resolveSweepId, retrySweep, type SweepStatus, sweepInput, sweepStatus } from './sweepControl.js';
 import { formatSweepStatus } from './sweepFormat.js';
 

@@ -9,7 +9,7 @@
 import { stat } from 'node:fs/promises';
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { InputError } from '../lib/errors.js';
-import { loadSweep, type SweepPlan } from '../lib/sweepConfig.js';
+import { loadSweep, type SweepPlan } from '../lib/sweep/config.js';
 import type { TemporalConfig } from '../workers/config.js';
 import { DEFAULT_TASK_QUEUES, type PruneProgress, progressQuery } from '../workflows/pruneDataset.js';
 import { STAGE, SWEEP } from '../workflows/searchAttributes.js';

@@ -1,4 +1,4 @@
-// AssemblyScript source of the attractive half of the t-SNE gradient (lib/tsne/attraction.ts
+// AssemblyScript source of the attractive half of the t-SNE gradient (lib/embed/tsne/attraction.ts
 // drives it); built to dist/wasm/attraction.wasm by `npm run build:wasm`. The memory is imported
 // and shared: every thread of a run has its own instance over the same P and embedding.
 //

@@ -1,5 +1,5 @@
 // AssemblyScript source of the block nearest-neighbour search behind t-SNE's approximate kNN
-// (lib/tsne/approximateNeighbors.ts drives it); built to dist/wasm/blockKnn.wasm by `npm run build:wasm`.
+// (lib/embed/tsne/approximateNeighbors.ts drives it); built to dist/wasm/blockKnn.wasm by `npm run build:wasm`.
 //
 // Memory, laid out by the caller (byte offsets): blocks of rows of dp f32 (dp a multiple of 4,
 // zero padded) with one readable row after the last, their squared norms (f32, one per row),

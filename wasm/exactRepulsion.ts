@@ -1,4 +1,4 @@
-// AssemblyScript source of the exact t-SNE repulsion (lib/tsne/exact.ts drives it); built to
+// AssemblyScript source of the exact t-SNE repulsion (lib/embed/tsne/exact.ts drives it); built to
 // dist/wasm/exactRepulsion.wasm by `npm run build:wasm`. The memory is imported and shared: every
 // thread of a run has its own instance over the same embedding.
 //

@@ -1,4 +1,4 @@
-// AssemblyScript source of the batched FFT's passes (lib/tsne/fft.ts drives them); built to
+// AssemblyScript source of the batched FFT's passes (lib/embed/tsne/fft.ts drives them); built to
 // dist/wasm/fft.wasm by `npm run build:wasm` (infra/setup.sh runs it). The memory is imported and
 // shared: the interpolation gradient's grids live in it, and every thread of a t-SNE run has its
 // own instance over the same memory.

@@ -1,4 +1,4 @@
-// AssemblyScript source of the kNN candidate search (lib/tsne/knnKernel.ts drives it); built to
+// AssemblyScript source of the kNN candidate search (lib/embed/tsne/knnKernel.ts drives it); built to
 // dist/wasm/knn.wasm by `npm run build:wasm` (infra/setup.sh runs it).
 //
 // Memory, laid out by the caller (byte offsets): features n x dp f32 (dp a multiple of 4, zero
@@ -122,7 +122,7 @@ function consider(
 /**
  * The exact squared distances, in f64, from row i to each of the `count` rows listed at
  * `candidates` (i32), of the n x d f32 rows at `features` (unpadded), to out (f64). Summed as
- * lib/tsne/neighbors.ts's squaredDistance does, to the bit: four running sums over the axes
+ * lib/embed/tsne/neighbors.ts's squaredDistance does, to the bit: four running sums over the axes
  * modulo 4, the leftover axes into the first, then s0 + s1 + (s2 + s3).
  */
 export function exactDistances(features: usize, d: i32, i: i32, candidates: usize, count: i32, out: usize): void {

@@ -1,4 +1,4 @@
-// AssemblyScript source of the PCA's row products (lib/tsne/rowProductsKernel.ts drives it); built
+// AssemblyScript source of the PCA's row products (lib/embed/tsne/rowProductsKernel.ts drives it); built
 // to dist/wasm/rowProducts.wasm by `npm run build:wasm` (infra/setup.sh runs it).
 //
 // The features F (n x d f32, row-major) are centred on the fly, c(i, a) = f64(F[i][a]) - mean[a],

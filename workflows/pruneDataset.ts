@@ -11,8 +11,8 @@ import type { EmbedResult } from '../activities/embed.js';
 import type { EmitResult } from '../activities/emit.js';
 import type { ExtractResult } from '../activities/extract.js';
 import type * as activities from '../activities/index.js';
-import { type CutDecision, decideCut, nextLayerNeeded, validateAlpha } from '../lib/cutRule.js';
-import type { ExecutionProvider } from '../lib/extract.js';
+import { type CutDecision, decideCut, nextLayerNeeded, validateAlpha } from '../lib/decide/cutRule.js';
+import type { ExecutionProvider } from '../lib/extract/extract.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STAGE } from './searchAttributes.js';
 
 export const DEFAULT_TASK_QUEUES = { gpu: 'sls-gpu', cpu: 'sls-cpu' } as const;

@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SweepChildPlan, SweepPlan } from '../lib/sweepConfig.js';
+import type { SweepChildPlan, SweepPlan } from '../lib/sweep/config.js';
 import { DEFAULT_TASK_QUEUES, type PruneDatasetInput, PruneDatasetWorkflow } from './pruneDataset.js';
 import { DATASET, SWEEP } from './searchAttributes.js';
 

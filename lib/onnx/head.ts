@@ -3,8 +3,8 @@
  * normed CLS features into the logits output. Found from the graph, not from names, so that
  * HF exports (/classifier/Gemm) and timm exports (head MatMul + Add) are both recognised.
  */
+
 import { InputError } from '../errors.js';
-import type { LogisticFit } from '../headRefit.js';
 import { elementCount, type GraphProto, int64, type ModelProto, type NodeProto, onnx, type TensorProto } from './model.js';
 
 export interface HeadLayout {
@@ -124,6 +124,15 @@ function floatTensor(name: string, dims: number[], values: Float32Array): Tensor
   };
 }
 
+/** A linear classifier over the head's input: what a refit produces. */
+export interface LinearClassifier {
+  /** The labels it scores, ascending; row c of `weights` scores classes[c]. */
+  classes: Int32Array;
+  /** [classes.length, dim], row-major. */
+  weights: Float64Array;
+  intercepts: Float64Array;
+}
+
 /** Bias given to classes absent from the training labels: the refit head never predicts them. */
 export const ABSENT_CLASS_BIAS = -1e4;
 
@@ -132,7 +141,7 @@ export const ABSENT_CLASS_BIAS = -1e4;
  * them; logit c scores label c. Classes the training split lacks get zero weights and
  * ABSENT_CLASS_BIAS. A head without a bias cannot hold the fit's intercepts.
  */
-export function refitHeadTensors(head: HeadLayout, fit: LogisticFit, path: string): TensorProto[] {
+export function refitHeadTensors(head: HeadLayout, fit: LinearClassifier, path: string): TensorProto[] {
   const weightCount = fit.classes.length === 0 ? 0 : fit.weights.length / fit.classes.length;
   if (weightCount !== head.dim) throw new RangeError(`the fit has ${weightCount} features per class, the head reads ${head.dim}`);
   const outside = fit.classes.find((label) => label < 0 || label >= head.classes);

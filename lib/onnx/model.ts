@@ -6,9 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type onnxProto from 'onnx-proto';
 import protobuf from 'protobufjs';
-import { contentDigest } from '../artifacts.js';
-import { writeFileAtomic } from '../atomicWrite.js';
 import { InputError } from '../errors.js';
+import { type Preprocessing, type PreprocessingFlags, preprocessingFromMetadata } from '../io/images.js';
+import { contentDigest } from '../store/artifacts.js';
+import { writeFileAtomic } from '../store/atomicWrite.js';
 
 /*
  * The schema. The onnx-proto package is compiled from ONNX 1.10's onnx.proto, which lacks fields
@@ -245,4 +246,9 @@ export function int64(value: Int64): number {
 /** The number of values in a tensor, from its dims. */
 export function elementCount(dims: ReadonlyArray<Int64> | null | undefined): number {
   return (dims ?? []).reduce<number>((count, dim) => count * int64(dim), 1);
+}
+
+/** Preprocessing for encoded images: the model's input size; mean, std, resizing from the flags or its metadata. */
+export function preprocessingFor(model: ModelProto, input: ImageInput, path: string, flags: PreprocessingFlags): Preprocessing {
+  return preprocessingFromMetadata(modelMetadata(model), { height: input.height, width: input.width }, flags, path);
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/arrowTensors.js';
+import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
 import { sls } from '../helpers/cli.js';
 import { FIXTURES, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';

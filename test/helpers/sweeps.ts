@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readArrowTable, readFloatRows, readLabels } from '../../lib/arrowTensors.js';
+import { readArrowTable, readFloatRows, readLabels } from '../../lib/io/arrowTensors.js';
 import { MODEL, TRAIN, writePixelDataset } from './fixtures.js';
 
 /** `rows` rows of the digits train split, drawn without replacement by a seeded shuffle. */

@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchSweep, sweepInput } from '../../cli/sweepControl.js';
-import { loadSweep } from '../../lib/sweepConfig.js';
+import { loadSweep } from '../../lib/sweep/config.js';
 import type { TemporalConfig } from '../../workers/config.js';
 import { createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';

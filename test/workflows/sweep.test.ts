@@ -8,12 +8,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Field, FixedSizeList, Float32, Int32, makeData, makeVector, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectReport } from '../../cli/report.js';
+import { collectReport } from '../../cli/reportCommand.js';
 import { cancelSweep, launchSweep, retrySweep, sweepInput, sweepStatus } from '../../cli/sweepControl.js';
-import { readArrowTable, readFloatRows, readLabels } from '../../lib/arrowTensors.js';
-import { decideCuts } from '../../lib/cutRule.js';
-import { chosenLayers, writeReport } from '../../lib/report.js';
-import { loadSweep } from '../../lib/sweepConfig.js';
+import { decideCuts } from '../../lib/decide/cutRule.js';
+import { readArrowTable, readFloatRows, readLabels } from '../../lib/io/arrowTensors.js';
+import { loadSweep } from '../../lib/sweep/config.js';
+import { chosenLayers, writeReport } from '../../lib/sweep/report.js';
 import type { TemporalConfig } from '../../workers/config.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { SWEEP } from '../../workflows/searchAttributes.js';
@@ -264,7 +264,7 @@ describe('SweepWorkflow on a real Temporal server', () => {
 });
 
 describe('SweepWorkflow on bad input', () => {
-  /** Bad inputs of issue 5 that only a run can find; the sweep file's own are in test/lib/sweepConfig.test.ts. */
+  /** Bad inputs of issue 5 that only a run can find; the sweep file's own are in test/lib/sweep/config.test.ts. */
   async function writeBadDatasets(dir: string) {
     const good = join(dir, 'good.arrow');
     await writeDigitsSubset(good, 100, 3);

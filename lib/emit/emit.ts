@@ -1,0 +1,201 @@
+/**
+ * Emit: the pruned checkpoint (blocks 1..k, final norm, and a head refit on block k's normed CLS
+ * features of the training split) into the checkpoint store, plus its manifest: the cut, the
+ * parameters and multiply-adds kept, the held-out accuracy of the full model, the pruned model
+ * with its old head and with the refit head, and the measured speed-up.
+ */
+import { join } from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { CutDecision } from '../decide/cutRule.js';
+import { InputError } from '../errors.js';
+import { blockLayout } from '../onnx/blocks.js';
+import { multiplyAdds } from '../onnx/flops.js';
+import { findHead, refitHeadTensors, withHeadBias } from '../onnx/head.js';
+import { collectOutputs, type ImageOptions, type ModelInputs, openModelFile, openModelInputs, readImages } from '../onnx/inference.js';
+import { loadModel, type ModelProto, modelMetadata } from '../onnx/model.js';
+import { createSession } from '../onnx/session.js';
+import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } from '../onnx/surgery.js';
+import { writeFileAtomic } from '../store/atomicWrite.js';
+import { topOneAccuracy } from './accuracy.js';
+import { type StoredCheckpoint, storeCheckpoint } from './checkpointStore.js';
+import { fitLogisticRegression } from './headRefit.js';
+import { compareSpeed, type SpeedComparison, type SpeedOptions } from './speed.js';
+
+/** scikit-learn's default C for LogisticRegression. */
+const DEFAULT_HEAD_C = 1;
+/** L-BFGS iterations of the head refit at most (the fixture's converges in about 600). */
+const HEAD_MAX_ITERATIONS = 2000;
+/** Images timed per batch in the speed comparison. */
+const SPEED_BATCH = 32;
+
+export interface EmitOptions extends ImageOptions {
+  /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
+  evalData?: string;
+  blockOutputs?: string[];
+  headC?: number;
+  speed?: SpeedOptions;
+  onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface HeadRefitSummary {
+  /** The tensor the head reads: the final norm applied to block k's CLS token. */
+  input: string;
+  weight: string;
+  bias: string;
+  C: number;
+  iterations: number;
+  converged: boolean;
+  /** scikit-learn's objective (mean cross-entropy + ||W||^2 / (2 C n)) at the fit. */
+  objective: number;
+}
+
+export interface HeldOutAccuracy {
+  data: string;
+  rows: number;
+  /** (a) the full model. */
+  full: number;
+  /** (b) blocks 1..k with the head trained on block N. */
+  prunedOriginalHead: number;
+  /** (c) blocks 1..k with the refit head: the checkpoint. */
+  prunedRefitHead: number;
+}
+
+export interface CheckpointManifest {
+  sourceModel: string;
+  trainData: string;
+  blocks: number;
+  keptBlocks: number;
+  alpha: number;
+  threshold: number;
+  reason: string;
+  /** SC_1..SC_N; null for layers the top-down walk did not need. */
+  scores: Array<number | null>;
+  parametersKept: number;
+  parametersTotal: number;
+  /** Per image, MatMul/Gemm/Conv only (lib/flops.ts). */
+  multiplyAddsKept: number;
+  multiplyAddsTotal: number;
+  head: HeadRefitSummary;
+  /** Null when no held-out split was given. */
+  accuracy: HeldOutAccuracy | null;
+  speed: SpeedComparison;
+  storage: Omit<StoredCheckpoint, 'path'>;
+  /** The ONNX file's name in the store, beside this manifest. */
+  checkpoint: string;
+}
+
+export function manifestFileName(name: string): string {
+  return `${name}.json`;
+}
+
+/** Logits of every row of a split, and the accuracy against its labels. */
+async function accuracyOn(session: InferenceSession, inputs: ModelInputs, logits: string, classes: number, options: ImageOptions) {
+  const { values } = (await collectOutputs(session, inputs, [logits], options))[logits];
+  return topOneAccuracy(values, classes, inputs.dataset.labels);
+}
+
+/**
+ * Writes `<name>.onnx` (the refit checkpoint) and then `<name>.json` (its manifest) into the
+ * store; the manifest's presence marks the checkpoint complete.
+ */
+export async function emitCheckpoint(
+  modelPath: string,
+  dataPath: string,
+  storeDir: string,
+  name: string,
+  decision: CutDecision,
+  scores: Array<number | null>,
+  options: EmitOptions = {},
+): Promise<CheckpointManifest> {
+  const model = await loadModel(modelPath);
+  const layout = blockLayout(model, modelPath, options.blockOutputs);
+  const { model: pruned, head } = withHeadBias(truncateBlocks(model, layout, decision.keptBlocks), findHead(model, modelPath));
+  const C = options.headC ?? DEFAULT_HEAD_C;
+  const sessions: InferenceSession[] = [];
+  const session = async (which: ModelProto | string) => {
+    sessions.push(typeof which === 'string' ? await openModelFile(which) : await createSession(which, 'cpu', modelPath));
+    return sessions[sessions.length - 1];
+  };
+  try {
+    const prunedSession = await session(exposeTensors(pruned, [head.input]));
+    const train = await openModelInputs(model, modelPath, dataPath, options);
+    const features = await collectOutputs(prunedSession, train, [head.input], {
+      ...options,
+      onBatch: (done, total) => options.onProgress?.('features', done, total),
+    });
+    let reported = performance.now();
+    const fit = await fitLogisticRegression(features[head.input].values, train.dataset.labels, head.dim, {
+      C,
+      // A large head's fit takes minutes: report progress and let the event loop (heartbeats) run once a second.
+      onIteration: async (iteration) => {
+        if (performance.now() - reported < 1000) return;
+        reported = performance.now();
+        options.onProgress?.('head refit', iteration, HEAD_MAX_ITERATIONS);
+        await new Promise(setImmediate);
+      },
+      maxIterations: HEAD_MAX_ITERATIONS,
+    });
+    const refit = replaceInitializers(pruned, refitHeadTensors(head, fit, dataPath));
+    const metadata = {
+      ...modelMetadata(model),
+      'sls.kept_blocks': String(decision.keptBlocks),
+      'sls.alpha': String(decision.alpha),
+      'sls.head': 'refit',
+    };
+    refit.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
+    const { path, ...storage } = await storeCheckpoint(storeDir, name, refit);
+    const refitSession = await session(path);
+    const fullSession = await session(model);
+
+    let accuracy: HeldOutAccuracy | null = null;
+    const held = options.evalData === undefined ? null : await openModelInputs(model, modelPath, options.evalData, options);
+    if (held !== null) {
+      const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
+      if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
+      options.onProgress?.('accuracy', 0, held.dataset.rows);
+      accuracy = {
+        data: held.dataset.source,
+        rows: held.dataset.rows,
+        full: await accuracyOn(fullSession, held, head.output, head.classes, options),
+        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options),
+        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options),
+      };
+    }
+    const timed = held ?? train;
+    options.onProgress?.('speed', 0, 1);
+    const images = await readImages(timed, 0, Math.min(SPEED_BATCH, timed.dataset.rows));
+    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, options.speed);
+
+    const manifest: CheckpointManifest = {
+      sourceModel: modelPath,
+      trainData: dataPath,
+      blocks: layout.blockOutputs.length,
+      keptBlocks: decision.keptBlocks,
+      alpha: decision.alpha,
+      threshold: decision.threshold,
+      reason: decision.reason,
+      scores,
+      parametersKept: parameterCount(refit),
+      parametersTotal: parameterCount(model),
+      multiplyAddsKept: (await multiplyAdds(refit, modelPath)).total,
+      multiplyAddsTotal: (await multiplyAdds(model, modelPath)).total,
+      head: {
+        input: head.input,
+        weight: head.weight,
+        bias: head.bias as string,
+        C,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        objective: fit.objective,
+      },
+      accuracy,
+      speed,
+      storage,
+      checkpoint: `${name}.onnx`,
+    };
+    await writeFileAtomic(join(storeDir, manifestFileName(name)), `${JSON.stringify(manifest, null, 2)}\n`);
+    return manifest;
+  } finally {
+    for (const opened of sessions) await opened.release();
+  }
+}

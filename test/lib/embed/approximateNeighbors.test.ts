@@ -1,0 +1,159 @@
+/**
+ * Approximate kNN (the inverted-file search t-SNE uses above EXACT_NEIGHBORS_UP_TO points): its
+ * recall against a brute-force oracle, the layout it shares with the exact search, determinism
+ * for a seed whatever the thread count, and small or degenerate inputs.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { approximateNeighbors, neighborRecall } from '../../../lib/embed/tsne/approximateNeighbors.js';
+import { exactNeighbors, type Neighbors, nearestNeighbors } from '../../../lib/embed/tsne/neighbors.js';
+import { SeededRandom } from '../../../lib/embed/tsne/random.js';
+import { ThreadTeam } from '../../../lib/embed/tsne/team.js';
+import { bruteForceNeighbors, bruteForceScan } from '../../helpers/neighbors.js';
+
+/**
+ * `classes` classes centred with spread 3, each a unit Gaussian in its own random `rank`-dimensional
+ * subspace plus noise of spread 0.05: like a layer's features, near a low-dimensional manifold.
+ */
+function clustered(n: number, d: number, classes: number, rank: number, seed: number): Float32Array {
+  const random = new SeededRandom(seed);
+  const centres = Float64Array.from({ length: classes * d }, () => 3 * random.nextGaussian());
+  const axes = Float64Array.from({ length: classes * rank * d }, () => random.nextGaussian() / Math.sqrt(d));
+  const features = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = i % classes;
+    for (let a = 0; a < d; a++) features[i * d + a] = centres[c * d + a] + 0.05 * random.nextGaussian();
+    for (let r = 0; r < rank; r++) {
+      const z = random.nextGaussian();
+      for (let a = 0; a < d; a++) features[i * d + a] += z * axes[(c * rank + r) * d + a];
+    }
+  }
+  return features;
+}
+
+/** Every fifth point, by the oracle: the share of listed neighbours no farther than the true k-th. */
+function oracleRecall(features: Float32Array, n: number, d: number, neighbors: Neighbors): number {
+  const { k } = neighbors;
+  let found = 0;
+  let listed = 0;
+  for (let i = 0; i < n; i += 5) {
+    const scan = bruteForceScan(features, n, d, i);
+    const kth = scan[k - 1].distance;
+    const distanceTo = new Map(scan.map((entry) => [entry.j, entry.distance]));
+    for (let r = 0; r < k; r++) if (distanceTo.get(neighbors.indices[i * k + r])! <= kth) found++;
+    listed += k;
+  }
+  return found / listed;
+}
+
+const team = ThreadTeam.start(2);
+afterAll(() => team.close());
+
+describe('approximateNeighbors', () => {
+  const n = 4000;
+  const d = 48;
+  const k = 91;
+  // Two classes of 2000 points in 8 dimensions: each point is compared with about 40% of the
+  // points, so the neighbours are found by the partition, not by a whole-class search.
+  const features = clustered(n, d, 2, 8, 1);
+  const approximate = approximateNeighbors(features, n, d, k, undefined, 7);
+
+  it('finds at least 95% of the true k nearest on clustered data, each listed as exactNeighbors would', async () => {
+    const neighbors = await approximate;
+    expect(oracleRecall(features, n, d, neighbors)).toBeGreaterThanOrEqual(0.95);
+    for (let i = 0; i < n; i += 97) {
+      for (let r = 0; r < k; r++) {
+        const j = neighbors.indices[i * k + r];
+        expect(j).not.toBe(i);
+        let distance = 0;
+        for (let a = 0; a < d; a++) distance += (features[i * d + a] - features[j * d + a]) ** 2;
+        expect(neighbors.sqDistances[i * k + r]).toBeCloseTo(distance, 9);
+        if (r > 0) expect(neighbors.sqDistances[i * k + r]).toBeGreaterThanOrEqual(neighbors.sqDistances[i * k + r - 1]);
+      }
+    }
+  });
+
+  it('gives the same neighbours for a seed on one thread and on two', async () => {
+    const once = await approximate;
+    const again = await approximateNeighbors(features, n, d, k, undefined, 7);
+    // The helper thread loads its modules during the first call and takes part in the second.
+    await approximateNeighbors(features, n, d, k, team, 7);
+    const twoThreads = await approximateNeighbors(features, n, d, k, team, 7);
+    expect(again.indices).toEqual(once.indices);
+    expect(again.sqDistances).toEqual(once.sqDistances);
+    expect(twoThreads.indices).toEqual(once.indices);
+    expect(twoThreads.sqDistances).toEqual(once.sqDistances);
+  });
+
+  it('reports the recall the oracle measures', async () => {
+    const m = 600;
+    const small = clustered(m, 16, 4, 3, 2);
+    // Half the neighbours of every point replaced by its farthest points: a known recall below 1.
+    const exact = await exactNeighbors(small, m, 16, 10);
+    const spoiled = { k: 10, indices: exact.indices.slice(), sqDistances: exact.sqDistances.slice() };
+    for (let i = 0; i < m; i++) {
+      const farthest = bruteForceScan(small, m, 16, i).slice(-5);
+      for (let r = 0; r < 5; r++) spoiled.indices[i * 10 + 5 + r] = farthest[r].j;
+    }
+    expect(neighborRecall(small, m, 16, exact, m)).toBe(1);
+    expect(neighborRecall(small, m, 16, spoiled, m)).toBe(0.5);
+    expect(neighborRecall(small, m, 16, spoiled, 50, 3)).toBe(0.5);
+  });
+});
+
+describe('small and degenerate inputs', () => {
+  it('is exact when n is just above k (every cell is searched), rows of any width', async () => {
+    const n = 94;
+    const d = 7;
+    const k = 91;
+    const features = clustered(n, d, 3, 3, 4);
+    const neighbors = await approximateNeighbors(features, n, d, k);
+    for (let i = 0; i < n; i++)
+      expect(Array.from(neighbors.indices.subarray(i * k, (i + 1) * k))).toEqual(bruteForceNeighbors(features, n, d, k, i));
+  });
+
+  it('pairs duplicated rows at distance 0, ties to the smaller index', async () => {
+    const m = 1500;
+    const d = 10;
+    const k = 5;
+    const base = clustered(m, d, 5, 3, 5);
+    // Rows i and i + m are the same point.
+    const features = new Float32Array(2 * m * d);
+    features.set(base);
+    features.set(base, m * d);
+    const neighbors = await approximateNeighbors(features, 2 * m, d, k, undefined, 1);
+    for (let i = 0; i < 2 * m; i++) {
+      expect(neighbors.indices[i * k]).toBe(i < m ? i + m : i - m);
+      expect(neighbors.sqDistances[i * k]).toBe(0);
+    }
+    expect(neighborRecall(features, 2 * m, d, neighbors, 300)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('lists k distinct other points at distance 0 when every row is the same', async () => {
+    const n = 300;
+    const d = 3;
+    const k = 10;
+    const neighbors = await approximateNeighbors(new Float32Array(n * d).fill(1.5), n, d, k);
+    for (let i = 0; i < n; i++) {
+      const listed = Array.from(neighbors.indices.subarray(i * k, (i + 1) * k));
+      expect(new Set(listed).size).toBe(k);
+      expect(listed).not.toContain(i);
+      expect(neighbors.sqDistances.subarray(i * k, (i + 1) * k).every((distance) => distance === 0)).toBe(true);
+    }
+  });
+});
+
+describe('nearestNeighbors', () => {
+  const n = 500;
+  const d = 12;
+  const k = 20;
+  const features = clustered(n, d, 4, 3, 6);
+
+  it('is exact up to exactUpTo points and approximate (as seeded) above', async () => {
+    const exact = await exactNeighbors(features, n, d, k);
+    const approximate = await approximateNeighbors(features, n, d, k, undefined, 3);
+    expect((await nearestNeighbors(features, n, d, k, undefined, { exactUpTo: n })).indices).toEqual(exact.indices);
+    const chosen = await nearestNeighbors(features, n, d, k, undefined, { exactUpTo: n - 1, seed: 3 });
+    expect(chosen.indices).toEqual(approximate.indices);
+    expect(chosen.sqDistances).toEqual(approximate.sqDistances);
+  });
+});
