@@ -4,12 +4,13 @@ import { Context } from '@temporalio/activity';
 import type { CutDecision } from '../lib/decide/cutRule.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
+import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/store/artifacts.js';
 import { type Provenance, reuseIfIntact, writeLineage } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
-export interface EmitInput {
+export interface EmitInput extends ModelOptions {
   model: string;
   /** The training split the head is refit on. */
   data: string;
@@ -18,10 +19,6 @@ export interface EmitInput {
   artifactRoot: string;
   decision: CutDecision;
   scores: Array<number | null>;
-  batchSize?: number;
-  mean?: string;
-  std?: string;
-  blockOutputs?: string[];
 }
 
 export interface EmitResult {

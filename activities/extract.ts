@@ -2,20 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract/extract.js';
+import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
 import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
-export interface ExtractInput {
+export interface ExtractInput extends ModelOptions {
   model: string;
   data: string;
   artifactRoot: string;
-  batchSize?: number;
   executionProvider?: ExecutionProvider;
-  mean?: string;
-  std?: string;
-  blockOutputs?: string[];
 }
 
 export interface ExtractResult {

@@ -7,6 +7,7 @@ import { decideCuts } from '../lib/decide/cutRule.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
 import { InputError } from '../lib/errors.js';
 import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.js';
+import type { ModelOptions } from '../lib/onnx/inference.js';
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
 import { runWorkers, type WorkerRole } from '../workers/run.js';
@@ -64,6 +65,11 @@ interface RunOptions {
   evalData?: string;
 }
 
+/** The flags that say how the model reads the data, as extract and emit take them. */
+function modelOptionsOf(options: Pick<RunOptions, 'batch' | 'mean' | 'std' | 'blockOutputs'>): ModelOptions {
+  return { batchSize: options.batch, mean: options.mean, std: options.std, blockOutputs: options.blockOutputs };
+}
+
 async function runAndReport(options: RunOptions): Promise<void> {
   const config = temporalConfig();
   const pipeline: PipelineInput = {
@@ -74,11 +80,8 @@ async function runAndReport(options: RunOptions): Promise<void> {
     alphas: options.alpha,
     seed: options.seed,
     fullCurve: options.fullCurve,
-    batchSize: options.batch,
     executionProvider: options.ep,
-    mean: options.mean,
-    std: options.std,
-    blockOutputs: options.blockOutputs,
+    modelOptions: modelOptionsOf(options),
   };
   const started = performance.now();
   const run = await runPipeline(config, pipeline);
@@ -126,11 +129,8 @@ program
   .action(async (options) => {
     await mkdir(options.out, { recursive: true });
     const summary = await extractFeatures(options.model, options.data, options.out, {
-      batchSize: options.batch,
       executionProvider: options.ep,
-      mean: options.mean,
-      std: options.std,
-      blockOutputs: options.blockOutputs,
+      ...modelOptionsOf(options),
     });
     process.stdout.write(`${JSON.stringify({ ...summary, out: options.out })}\n`);
   });

@@ -1,9 +1,9 @@
 /** `sls report`: a sweep's results from Temporal, its embeddings from the artifact store, as a report. */
 import type { Client } from '@temporalio/client';
 import { readEmbedding } from '../lib/io/arrowTensors.js';
+import type { SweepChildProgress } from '../lib/sweep/progress.js';
 import { chosenLayers, type ReportRun, type SweepReport } from '../lib/sweep/report.js';
 import type { PruneDatasetResult } from '../workflows/pruneDataset.js';
-import type { SweepChildProgress } from '../workflows/sweep.js';
 import { sweepStatus } from './sweepControl.js';
 
 async function reportRun(client: Client, child: SweepChildProgress): Promise<ReportRun> {

@@ -10,18 +10,11 @@ import { stat } from 'node:fs/promises';
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { InputError } from '../lib/errors.js';
 import { loadSweep, type SweepPlan } from '../lib/sweep/config.js';
+import type { ChildOutcome, SweepProgress } from '../lib/sweep/progress.js';
 import type { TemporalConfig } from '../workers/config.js';
-import { DEFAULT_TASK_QUEUES, type PruneProgress, progressQuery } from '../workflows/pruneDataset.js';
+import { type PruneProgress, progressQuery } from '../workflows/pruneDataset.js';
 import { STAGE, SWEEP } from '../workflows/searchAttributes.js';
-import {
-  type ChildOutcome,
-  retryFailedSignal,
-  type SweepInput,
-  type SweepProgress,
-  type SweepResult,
-  type SweepWorkflow,
-  sweepProgressQuery,
-} from '../workflows/sweep.js';
+import { retryFailedSignal, type SweepInput, type SweepResult, type SweepWorkflow, sweepProgressQuery } from '../workflows/sweep.js';
 
 /** A sweep named by its file (the ID is computed from its content) or by its workflow ID. */
 export async function resolveSweepId(sweep: string): Promise<string> {
@@ -57,7 +50,7 @@ export async function launchSweep(
   try {
     const handle = await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
       args: [input],
-      taskQueue: (input.taskQueues ?? DEFAULT_TASK_QUEUES).cpu,
+      taskQueue: input.taskQueues.cpu,
       workflowId: id,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
@@ -139,7 +132,7 @@ export async function retrySweep(client: Client, sweepId: string): Promise<Retry
   }
   await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
     args: [{ ...result.input, outcomes }],
-    taskQueue: (result.input.taskQueues ?? DEFAULT_TASK_QUEUES).cpu,
+    taskQueue: result.input.taskQueues.cpu,
     workflowId: sweepId,
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [{ key: SWEEP, value: sweepId }],

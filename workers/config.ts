@@ -5,16 +5,19 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
-import { DEFAULT_TASK_QUEUES } from '../workflows/pruneDataset.js';
+import type { TaskQueues } from '../workflows/pruneDataset.js';
 
 export interface TemporalConfig {
   address: string;
   namespace: string;
   tls: ConnectionOptions['tls'];
-  taskQueues: { gpu: string; cpu: string };
+  taskQueues: TaskQueues;
   /** Shared artifact root: a path every worker host sees the same way. */
   artifactRoot: string;
 }
+
+/** The task queues when SLS_GPU_QUEUE / SLS_CPU_QUEUE are not set. */
+export const DEFAULT_TASK_QUEUES: TaskQueues = { gpu: 'sls-gpu', cpu: 'sls-cpu' };
 
 function tlsFromEnv(env: NodeJS.ProcessEnv): ConnectionOptions['tls'] {
   const cert = env.SLS_TEMPORAL_TLS_CERT;

@@ -11,11 +11,17 @@ import type { EmbedResult } from '../activities/embed.js';
 import type { EmitResult } from '../activities/emit.js';
 import type { ExtractResult } from '../activities/extract.js';
 import type * as activities from '../activities/index.js';
-import { type CutDecision, decideCut, nextLayerNeeded, validateAlpha } from '../lib/decide/cutRule.js';
+import { type CutDecision, decideCut, validateAlpha } from '../lib/decide/cutRule.js';
+import { nextWave } from '../lib/decide/waves.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
+import type { ModelOptions } from '../lib/onnx/inference.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STAGE } from './searchAttributes.js';
 
-export const DEFAULT_TASK_QUEUES = { gpu: 'sls-gpu', cpu: 'sls-cpu' } as const;
+/** The task queues of the two worker pools (workers/config.ts reads them from the environment). */
+export interface TaskQueues {
+  gpu: string;
+  cpu: string;
+}
 
 export interface PruneDatasetInput {
   model: string;
@@ -33,12 +39,10 @@ export interface PruneDatasetInput {
   fullCurve?: boolean;
   /** Layers embedded at once in each top-down wave. */
   waveSize?: number;
-  batchSize?: number;
   executionProvider?: ExecutionProvider;
-  mean?: string;
-  std?: string;
-  blockOutputs?: string[];
-  taskQueues?: { gpu: string; cpu: string };
+  /** Batch size, normalisation of encoded images, block outputs: one object, passed to extract and emit alike. */
+  modelOptions?: ModelOptions;
+  taskQueues: TaskQueues;
   /** How long a step may go without a heartbeat before it is retried elsewhere (2 minutes by default). */
   heartbeatTimeout?: Duration;
 }
@@ -91,7 +95,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     // An error thrown by workflow code would retry its task forever: bad input fails the run at once.
     throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
   }
-  const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
+  const queues = input.taskQueues;
   const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
     proxyActivities<typeof activities>({
       taskQueue,
@@ -121,23 +125,18 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     model: input.model,
     data: input.data,
     artifactRoot: input.artifactRoot,
-    batchSize: input.batchSize,
     executionProvider: input.executionProvider,
-    mean: input.mean,
-    std: input.std,
-    blockOutputs: input.blockOutputs,
+    ...input.modelOptions,
   });
   const layers = features.layerFiles.length;
   const scores: Array<number | undefined> = new Array(layers).fill(undefined);
   progress.layers = layers;
   const embeddings: EmbedResult[] = [];
-  const waveSize = input.waveSize ?? 2;
+  const wavePlan = { alphas: input.alphas, waveSize: input.waveSize ?? 2, fullCurve: input.fullCurve };
 
   for (;;) {
-    // The full curve needs every layer: the highest unscored one next (lastIndexOf is -1 when none).
-    const highest = input.fullCurve ? scores.lastIndexOf(undefined) + 1 || null : nextLayerNeeded(scores, input.alphas);
-    if (highest === null) break;
-    const wave = Array.from({ length: Math.min(waveSize, highest) }, (_, offset) => highest - offset);
+    const wave = nextWave(scores, wavePlan);
+    if (wave === null) break;
     enterStage('embed', `t-SNE and scoring of layers ${wave.join(', ')} of ${layers}`);
     await Promise.all(
       wave.map(async (layer) => {
@@ -167,10 +166,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
         artifactRoot: input.artifactRoot,
         decision,
         scores: curve,
-        batchSize: input.batchSize,
-        mean: input.mean,
-        std: input.std,
-        blockOutputs: input.blockOutputs,
+        ...input.modelOptions,
       }),
     ),
   );

@@ -14,47 +14,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SweepChildPlan, SweepPlan } from '../lib/sweep/config.js';
-import { DEFAULT_TASK_QUEUES, type PruneDatasetInput, PruneDatasetWorkflow } from './pruneDataset.js';
+import { type ChildOutcome, type SweepProgress, sweepProgress } from '../lib/sweep/progress.js';
+import { type PruneDatasetInput, PruneDatasetWorkflow, type TaskQueues } from './pruneDataset.js';
 import { DATASET, SWEEP } from './searchAttributes.js';
-
-/** What a finished child left behind: small, so hundreds fit in a continue-as-new input. */
-export type ChildOutcome = { status: 'done'; keptBlocks: number[]; blocks: number } | { status: 'failed'; error: string };
 
 export interface SweepInput {
   plan: SweepPlan;
   artifactRoot: string;
-  taskQueues?: { gpu: string; cpu: string };
+  taskQueues: TaskQueues;
   /** Passed to every child: how long a step may go silent before it is retried. */
   heartbeatTimeout?: Duration;
   /** Children started per run before continuing as new, which keeps each run's history small. */
   childrenPerRun?: number;
   /** Outcomes carried over from earlier runs (continue-as-new, or `sls retry` of a finished sweep). */
   outcomes?: Record<string, ChildOutcome>;
-}
-
-export type ChildStatus = 'pending' | 'running' | ChildOutcome['status'];
-
-export interface SweepChildProgress {
-  childId: string;
-  datasetName: string;
-  modelName: string;
-  seed: number;
-  status: ChildStatus;
-  keptBlocks?: number[];
-  blocks?: number;
-  error?: string;
-}
-
-export interface SweepProgress {
-  sweepId: string;
-  name: string;
-  alphas: number[];
-  total: number;
-  pending: number;
-  running: number;
-  done: number;
-  failed: number;
-  children: SweepChildProgress[];
 }
 
 export interface SweepResult extends SweepProgress {
@@ -90,10 +63,7 @@ function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput
     // Every alpha is decided from one curve, and the report draws the whole of it.
     fullCurve: true,
     waveSize: plan.waveSize,
-    batchSize: plan.batchSize,
-    mean: child.mean,
-    std: child.std,
-    blockOutputs: plan.blockOutputs,
+    modelOptions: child.modelOptions,
     taskQueues: input.taskQueues,
     heartbeatTimeout: input.heartbeatTimeout,
   };
@@ -105,32 +75,12 @@ function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput
  */
 export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const { plan } = input;
-  const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
   const outcomes: Record<string, ChildOutcome> = { ...input.outcomes };
   const queue = plan.children.filter((child) => !outcomes[child.childId]);
   const running = new Set<string>();
   let startedThisRun = 0;
 
-  const progress = (): SweepProgress => {
-    const children = plan.children.map((child): SweepChildProgress => {
-      const outcome = outcomes[child.childId];
-      const base = { childId: child.childId, datasetName: child.datasetName, modelName: child.modelName, seed: child.seed };
-      if (outcome) return { ...base, ...outcome };
-      return { ...base, status: running.has(child.childId) ? 'running' : 'pending' };
-    });
-    const count = (status: ChildStatus) => children.filter((child) => child.status === status).length;
-    return {
-      sweepId: plan.sweepId,
-      name: plan.name,
-      alphas: plan.alphas,
-      total: children.length,
-      pending: count('pending'),
-      running: count('running'),
-      done: count('done'),
-      failed: count('failed'),
-      children,
-    };
-  };
+  const progress = () => sweepProgress(plan, outcomes, running);
   const showProgress = () => {
     const { total, done, running: active, failed } = progress();
     setCurrentDetails(`**${plan.name}**: ${done} of ${total} done, ${active} running, ${failed} failed`);
@@ -155,7 +105,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
       const result = await executeChild(PruneDatasetWorkflow, {
         args: [childInput(input, child)],
         workflowId: child.childId,
-        taskQueue: queues.cpu,
+        taskQueue: input.taskQueues.cpu,
         staticSummary: `${child.datasetName} · ${child.modelName} · seed ${child.seed} (sweep ${plan.name})`,
         staticDetails: `model \`${child.model}\`\n\ndata \`${child.data}\`\n\nalphas ${plan.alphas.join(', ')}`,
         typedSearchAttributes: [

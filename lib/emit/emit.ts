@@ -11,7 +11,15 @@ import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
 import { findHead, refitHeadTensors, withHeadBias } from '../onnx/head.js';
-import { collectOutputs, type ImageOptions, type ModelInputs, openModelFile, openModelInputs, readImages } from '../onnx/inference.js';
+import {
+  collectOutputs,
+  type ImageOptions,
+  type ModelInputs,
+  type ModelOptions,
+  openModelFile,
+  openModelInputs,
+  readImages,
+} from '../onnx/inference.js';
 import { loadModel, type ModelProto, modelMetadata } from '../onnx/model.js';
 import { createSession } from '../onnx/session.js';
 import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } from '../onnx/surgery.js';
@@ -28,10 +36,9 @@ const HEAD_MAX_ITERATIONS = 2000;
 /** Images timed per batch in the speed comparison. */
 const SPEED_BATCH = 32;
 
-export interface EmitOptions extends ImageOptions {
+export interface EmitOptions extends ModelOptions {
   /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
   evalData?: string;
-  blockOutputs?: string[];
   headC?: number;
   speed?: SpeedOptions;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;

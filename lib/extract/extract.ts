@@ -10,6 +10,7 @@ import { writeFeatures } from '../io/arrowTensors.js';
 import { type ImageDataset, openDataset } from '../io/datasets.js';
 import type { Preprocessing } from '../io/images.js';
 import { type BlockLayout, blockLayout } from '../onnx/blocks.js';
+import type { ModelOptions } from '../onnx/inference.js';
 import { type ImageInput, imageInput, loadModel, preprocessingFor } from '../onnx/model.js';
 import { createSession, type ExecutionProvider } from '../onnx/session.js';
 import { type ClsOutputs, exposeClsTokens } from '../onnx/surgery.js';
@@ -17,14 +18,8 @@ import { writeFileAtomic } from '../store/atomicWrite.js';
 
 export type { ExecutionProvider } from '../onnx/session.js';
 
-export interface ExtractOptions {
-  batchSize?: number;
+export interface ExtractOptions extends ModelOptions {
   executionProvider?: ExecutionProvider;
-  /** "a,b,c" overrides of the model's metadata, for encoded images. */
-  mean?: string;
-  std?: string;
-  /** Tensor names of block outputs, for exports where discovery fails. */
-  blockOutputs?: string[];
   onBatch?: (rowsDone: number, rowsTotal: number) => void;
 }
 

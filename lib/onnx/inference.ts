@@ -28,6 +28,12 @@ export interface ImageOptions {
   std?: string;
 }
 
+/** How a run reads its model and data; extraction and emit must see the model alike. */
+export interface ModelOptions extends ImageOptions {
+  /** Tensor names of block outputs, for exports where discovery fails. */
+  blockOutputs?: string[];
+}
+
 /** A dataset opened for a model: its input, and the preprocessing its encoded images need. */
 export interface ModelInputs {
   /** The model file, named in errors. */

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import type { ModelOptions } from '../onnx/inference.js';
 import { modelDigest } from '../onnx/model.js';
 import { artifactKey, contentDigest } from '../store/artifacts.js';
 
@@ -55,8 +56,8 @@ export interface SweepChildPlan {
   evalData?: string;
   datasetName: string;
   seed: number;
-  mean?: string;
-  std?: string;
+  /** The sweep's batch size and block outputs with the dataset's own mean and std. */
+  modelOptions: ModelOptions;
 }
 
 export interface SweepPlan {
@@ -67,9 +68,7 @@ export interface SweepPlan {
   concurrency: number;
   outputRoot: string;
   reportDir: string;
-  batchSize?: number;
   waveSize?: number;
-  blockOutputs?: string[];
   children: SweepChildPlan[];
 }
 
@@ -163,10 +162,12 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     concurrency: sweep.concurrency,
     outputRoot,
     reportDir,
-    batchSize: sweep.batchSize,
     waveSize: sweep.waveSize,
-    blockOutputs: sweep.blockOutputs,
-    children: runs.map((run) => ({ childId: `${sweepId}.${run.datasetName}.${run.modelName}.s${run.seed}`, ...run })),
+    children: runs.map(({ mean, std, ...run }) => ({
+      childId: `${sweepId}.${run.datasetName}.${run.modelName}.s${run.seed}`,
+      ...run,
+      modelOptions: { batchSize: sweep.batchSize, blockOutputs: sweep.blockOutputs, mean, std },
+    })),
   };
 }
 

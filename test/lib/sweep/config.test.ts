@@ -118,8 +118,11 @@ describe('planSweep', () => {
         data: join(dir, 'd.arrow'),
         datasetName: 'd',
         seed: 0,
+        modelOptions: {},
       },
     ]);
+    // Recorded before the plan's options became one object: the ID hashes the same content.
+    expect(plan.sweepId).toBe('sweep-s-67d3d12285bf96fa');
     expect(plan.outputRoot).toBe(join(dir, 'runs'));
     await expect(loadSweep(join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: cannot read the sweep file/);
   });
