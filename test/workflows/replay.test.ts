@@ -1,0 +1,29 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/fixtures.js';
+
+const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+const HISTORIES = join(FIXTURES, 'histories');
+
+/**
+ * Histories recorded from real runs (test/fixtures/record_histories.ts), replayed against today's
+ * workflow code: a change that would make a running workflow take other steps fails here, not in
+ * a user's sweep. Replay needs no server.
+ */
+describe('workflow replay', () => {
+  const files = readdirSync(HISTORIES).filter((name) => name.endsWith('.json'));
+
+  it('has a recorded history of each workflow', () => {
+    expect(files.sort()).toEqual(['pruneDataset.json', 'sweep-first.json', 'sweep-last.json']);
+  });
+
+  for (const file of files) {
+    it(`replays ${file} without a determinism violation`, async () => {
+      const history = JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'));
+      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, history);
+    });
+  }
+});
