@@ -4,7 +4,6 @@
  * parameters and multiply-adds kept, the held-out accuracy of the full model, the pruned model
  * with its old head and with the refit head, and the measured speed-up.
  */
-import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
 import { InputError } from '../errors.js';
@@ -79,13 +78,24 @@ export interface CheckpointManifest {
   /** Null when no held-out split was given. */
   accuracy: HeldOutAccuracy | null;
   speed: SpeedComparison;
-  storage: Omit<StoredCheckpoint, 'path'>;
+  storage: Omit<StoredCheckpoint, 'path' | 'tensorFiles'>;
   /** The ONNX file's name in the store, beside this manifest. */
   checkpoint: string;
 }
 
-export function manifestFileName(name: string): string {
-  return `${name}.json`;
+/** Where emitCheckpoint writes: final paths, or temporary ones in the store while publishing. */
+export interface CheckpointFiles {
+  /** The graph, in the store directory: its tensors go to tensors/ beside it. */
+  model: string;
+  manifest: string;
+  /** The model's file name once published, as the manifest names it. */
+  name: string;
+}
+
+export interface EmittedCheckpoint {
+  manifest: CheckpointManifest;
+  /** The shared tensor files the checkpoint references. */
+  tensorFiles: string[];
 }
 
 /** Logits of every row of a split, and the accuracy against its labels. */
@@ -94,19 +104,15 @@ async function accuracyOn(session: InferenceSession, inputs: ModelInputs, logits
   return topOneAccuracy(values, classes, inputs.dataset.labels);
 }
 
-/**
- * Writes `<name>.onnx` (the refit checkpoint) and then `<name>.json` (its manifest) into the
- * store; the manifest's presence marks the checkpoint complete.
- */
+/** Writes the refit checkpoint (its tensors into the store) and then its manifest. */
 export async function emitCheckpoint(
   modelPath: string,
   dataPath: string,
-  storeDir: string,
-  name: string,
+  files: CheckpointFiles,
   decision: CutDecision,
   scores: Array<number | null>,
   options: EmitOptions = {},
-): Promise<CheckpointManifest> {
+): Promise<EmittedCheckpoint> {
   const model = await loadModel(modelPath);
   const layout = blockLayout(model, modelPath, options.blockOutputs);
   const { model: pruned, head } = withHeadBias(truncateBlocks(model, layout, decision.keptBlocks), findHead(model, modelPath));
@@ -143,7 +149,7 @@ export async function emitCheckpoint(
       'sls.head': 'refit',
     };
     refit.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
-    const { path, ...storage } = await storeCheckpoint(storeDir, name, refit);
+    const { path, tensorFiles, ...storage } = await storeCheckpoint(files.model, refit);
     const refitSession = await session(path);
     const fullSession = await session(model);
 
@@ -191,10 +197,10 @@ export async function emitCheckpoint(
       accuracy,
       speed,
       storage,
-      checkpoint: `${name}.onnx`,
+      checkpoint: files.name,
     };
-    await writeFileAtomic(join(storeDir, manifestFileName(name)), `${JSON.stringify(manifest, null, 2)}\n`);
-    return manifest;
+    await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    return { manifest, tensorFiles };
   } finally {
     for (const opened of sessions) await opened.release();
   }
