@@ -17,7 +17,7 @@ import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } fr
 import { writeFileAtomic } from '../store/atomicWrite.js';
 import { topOneAccuracy } from './accuracy.js';
 import { type StoredCheckpoint, storeCheckpoint } from './checkpointStore.js';
-import { fitLogisticRegression } from './headRefit.js';
+import { fitLogisticRegressionOffThread } from './headRefit.js';
 import { compareSpeed, type SpeedComparison, type SpeedOptions } from './speed.js';
 
 /** scikit-learn's default C for LogisticRegression. */
@@ -98,9 +98,17 @@ export interface EmittedCheckpoint {
   tensorFiles: string[];
 }
 
-/** Logits of every row of a split, and the accuracy against its labels. */
-async function accuracyOn(session: InferenceSession, inputs: ModelInputs, logits: string, classes: number, options: ImageOptions) {
-  const { values } = (await collectOutputs(session, inputs, [logits], options))[logits];
+/** Logits of every row of a split, and the accuracy against its labels; `step` names the pass in progress reports. */
+async function accuracyOn(
+  session: InferenceSession,
+  inputs: ModelInputs,
+  logits: string,
+  classes: number,
+  options: EmitOptions,
+  step: string,
+) {
+  const onBatch = (rowsDone: number, rowsTotal: number) => options.onProgress?.(step, rowsDone, rowsTotal);
+  const { values } = (await collectOutputs(session, inputs, [logits], { ...options, onBatch }))[logits];
   return topOneAccuracy(values, classes, inputs.dataset.labels);
 }
 
@@ -129,15 +137,15 @@ export async function emitCheckpoint(
       ...options,
       onBatch: (done, total) => options.onProgress?.('features', done, total),
     });
+    options.onProgress?.('head refit', 0, HEAD_MAX_ITERATIONS);
     let reported = performance.now();
-    const fit = await fitLogisticRegression(features[head.input].values, train.dataset.labels, head.dim, {
+    const fit = await fitLogisticRegressionOffThread(features[head.input].values, train.dataset.labels, head.dim, {
       C,
-      // A large head's fit takes minutes: report progress and let the event loop (heartbeats) run once a second.
-      onIteration: async (iteration) => {
+      // Off this thread, so heartbeats flow while a large head solves; progress once a second.
+      onIteration: (iteration) => {
         if (performance.now() - reported < 1000) return;
         reported = performance.now();
         options.onProgress?.('head refit', iteration, HEAD_MAX_ITERATIONS);
-        await new Promise(setImmediate);
       },
       maxIterations: HEAD_MAX_ITERATIONS,
     });
@@ -158,19 +166,20 @@ export async function emitCheckpoint(
     if (held !== null) {
       const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
       if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
-      options.onProgress?.('accuracy', 0, held.dataset.rows);
       accuracy = {
         data: held.dataset.source,
         rows: held.dataset.rows,
-        full: await accuracyOn(fullSession, held, head.output, head.classes, options),
-        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options),
-        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options),
+        full: await accuracyOn(fullSession, held, head.output, head.classes, options, 'accuracy (full)'),
+        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options, 'accuracy (pruned, old head)'),
+        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options, 'accuracy (pruned, refit head)'),
       };
     }
     const timed = held ?? train;
-    options.onProgress?.('speed', 0, 1);
     const images = await readImages(timed, 0, Math.min(SPEED_BATCH, timed.dataset.rows));
-    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, options.speed);
+    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, {
+      ...options.speed,
+      onRound: (roundsDone, roundsTotal) => options.onProgress?.('speed', roundsDone, roundsTotal),
+    });
 
     const manifest: CheckpointManifest = {
       sourceModel: modelPath,
