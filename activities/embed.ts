@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
-import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
-import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
+import { contentDigest } from '../lib/store/artifacts.js';
+import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmbedInput {
@@ -19,43 +18,38 @@ export interface EmbedResult {
   reused: boolean;
 }
 
+/** What determines a layer's embedding: its features' content, the seed and the perplexity. */
+export async function embedStep(input: EmbedInput): Promise<StepDefinition> {
+  return {
+    root: input.artifactRoot,
+    kind: 'embeddings',
+    step: 'embed',
+    inputs: { features: { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) } },
+    parameters: { perplexity: input.perplexity },
+    notes: { layer: input.layer },
+    seed: input.seed,
+    layout: '.arrow',
+  };
+}
+
 /** Embed step for one layer: t-SNE of its CLS features to 2-D, raw coordinates, input row order. */
 export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
   return failFastOnBadInput(async () => {
-    const features = { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) };
-    const key = artifactKey({
-      step: 'embed',
-      version: STEP_VERSIONS.embed,
-      features: features.sha256,
-      seed: input.seed,
-      perplexity: input.perplexity,
-    });
-    const embeddingFile = join(input.artifactRoot, 'embeddings', `${key}.arrow`);
     const context = Context.current();
-    const reused = await reuseIfIntact(embeddingFile, (reason) => context.log.warn(`rebuilding ${embeddingFile}: ${reason}`));
-    if (!reused) {
-      const provenance = {
-        step: 'embed',
-        stepVersion: STEP_VERSIONS.embed,
-        inputs: { features },
-        parameters: { layer: input.layer, perplexity: input.perplexity },
-        seed: input.seed,
-      };
-      await publishWithLineage(
-        embeddingFile,
-        'file',
-        (temporary) =>
-          embedFeatureFile(input.featuresFile, temporary, {
-            seed: input.seed,
-            perplexity: input.perplexity,
-            onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
-            // A retried attempt resumes from the last state saved here.
-            stateFile: `${embeddingFile}.tsne-state`,
-            signal: context.cancellationSignal,
-          }).then(() => undefined),
-        provenance,
-      );
-    }
+    const { path: embeddingFile, reused } = await runStep({
+      ...(await embedStep(input)),
+      build: async ({ temporary, artifact }) => {
+        await embedFeatureFile(input.featuresFile, temporary, {
+          seed: input.seed,
+          perplexity: input.perplexity,
+          onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
+          // A retried attempt resumes from the last state saved here.
+          stateFile: `${artifact.path}.tsne-state`,
+          signal: context.cancellationSignal,
+        });
+      },
+      onDamaged: (path, reason) => context.log.warn(`rebuilding ${path}: ${reason}`),
+    });
     return { layer: input.layer, embeddingFile, reused };
   });
 }

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { CutDecision } from '../lib/decide/cutRule.js';
-import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit/emit.js';
+import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/store/artifacts.js';
-import { type Provenance, reuseIfIntact, writeLineage } from '../lib/store/lineage.js';
+import { contentDigest } from '../lib/store/artifacts.js';
+import { runStep, type StepDefinition, type StepInput } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface EmitInput extends ModelOptions {
@@ -36,47 +36,52 @@ export interface EmitResult {
   reused: boolean;
 }
 
+/** What determines a checkpoint: the model, the splits, the cut and the preprocessing (not the batch size). */
+export async function emitStep(input: EmitInput): Promise<StepDefinition> {
+  const inputs: Record<string, StepInput> = {
+    model: { path: input.model, sha256: await modelDigest(input.model) },
+    data: { path: input.data, sha256: await contentDigest(input.data) },
+  };
+  if (input.evalData !== undefined) inputs.evalData = { path: input.evalData, sha256: await contentDigest(input.evalData) };
+  return {
+    root: input.artifactRoot,
+    kind: 'checkpoints',
+    step: 'emit',
+    inputs,
+    parameters: { decision: input.decision, scores: input.scores, mean: input.mean, std: input.std, blockOutputs: input.blockOutputs },
+    layout: '.onnx',
+    // The manifest, <key>.json; the shared tensors the checkpoint references are verified with it.
+    companions: ['.json'],
+  };
+}
+
 /** Emit step: the refit checkpoint in the shared store, and its manifest. */
 export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult> {
   return failFastOnBadInput(async () => {
-    const model = { path: input.model, sha256: await modelDigest(input.model) };
-    const data = { path: input.data, sha256: await contentDigest(input.data) };
-    const evalData = input.evalData === undefined ? undefined : { path: input.evalData, sha256: await contentDigest(input.evalData) };
-    const parameters = {
-      decision: input.decision,
-      scores: input.scores,
-      mean: input.mean,
-      std: input.std,
-      blockOutputs: input.blockOutputs,
-    };
-    const name = artifactKey({
-      step: 'emit',
-      version: STEP_VERSIONS.emit,
-      model: model.sha256,
-      data: data.sha256,
-      evalData: evalData?.sha256,
-      ...parameters,
-    });
-    const storeDir = join(input.artifactRoot, 'checkpoints');
-    const manifestFile = join(storeDir, manifestFileName(name));
-    const checkpointFile = join(storeDir, `${name}.onnx`);
     const context = Context.current();
-    // The manifest is written last; the sidecar after it, so a checkpoint without one is rebuilt.
-    const reused =
-      (await exists(manifestFile)) &&
-      (await reuseIfIntact(checkpointFile, (reason) => context.log.warn(`rebuilding ${checkpointFile}: ${reason}`)));
-    if (!reused) {
-      await emitCheckpoint(input.model, input.data, storeDir, name, input.decision, input.scores, {
-        ...input,
-        onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }),
-      });
-      const inputs: Provenance['inputs'] = evalData === undefined ? { model, data } : { model, data, evalData };
-      await writeLineage(checkpointFile, checkpointFile, { step: 'emit', stepVersion: STEP_VERSIONS.emit, inputs, parameters });
-    }
+    const {
+      path: checkpoint,
+      companions: [manifestFile],
+      reused,
+    } = await runStep({
+      ...(await emitStep(input)),
+      build: async ({ temporary, companions: [manifestTemporary], references, artifact }) => {
+        const { tensorFiles } = await emitCheckpoint(
+          input.model,
+          input.data,
+          { model: temporary, manifest: manifestTemporary, name: basename(artifact.path) },
+          input.decision,
+          input.scores,
+          { ...input, onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }) },
+        );
+        for (const file of tensorFiles) references.add(file);
+      },
+      onDamaged: (path, reason) => context.log.warn(`rebuilding ${path}: ${reason}`),
+    });
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as CheckpointManifest;
     return {
-      storeDir,
-      checkpoint: join(storeDir, manifest.checkpoint),
+      storeDir: dirname(checkpoint),
+      checkpoint,
       manifestFile,
       keptBlocks: manifest.keptBlocks,
       parametersKept: manifest.parametersKept,

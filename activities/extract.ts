@@ -4,8 +4,8 @@ import { Context } from '@temporalio/activity';
 import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
-import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
+import { contentDigest } from '../lib/store/artifacts.js';
+import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
 export interface ExtractInput extends ModelOptions {
@@ -26,36 +26,41 @@ export interface ExtractResult {
   reused: boolean;
 }
 
-/** Extract step: one forward pass, every block's CLS features, one Arrow file per layer. */
-export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
-  return failFastOnBadInput(async () => {
-    const model = { path: input.model, sha256: await modelDigest(input.model) };
-    const data = { path: input.data, sha256: await contentDigest(input.data) };
-    const parameters = {
+/** What determines the features directory (the batch size does not). */
+export async function extractStep(input: ExtractInput): Promise<StepDefinition> {
+  return {
+    root: input.artifactRoot,
+    kind: 'features',
+    step: 'extract',
+    inputs: {
+      model: { path: input.model, sha256: await modelDigest(input.model) },
+      data: { path: input.data, sha256: await contentDigest(input.data) },
+    },
+    parameters: {
       mean: input.mean,
       std: input.std,
       blockOutputs: input.blockOutputs,
       executionProvider: input.executionProvider ?? 'cpu',
-    };
-    const key = artifactKey({ step: 'extract', version: STEP_VERSIONS.extract, model: model.sha256, data: data.sha256, ...parameters });
-    const featuresDir = join(input.artifactRoot, 'features', key);
-    const summaryFile = join(featuresDir, EXTRACT_SUMMARY_FILE);
+    },
+    layout: 'directory',
+  };
+}
+
+/** Extract step: one forward pass, every block's CLS features, one Arrow file per layer. */
+export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
+  return failFastOnBadInput(async () => {
     const context = Context.current();
-    const reused = await reuseIfIntact(featuresDir, (reason) => context.log.warn(`rebuilding ${featuresDir}: ${reason}`));
-    if (!reused) {
-      const provenance = { step: 'extract', stepVersion: STEP_VERSIONS.extract, inputs: { model, data }, parameters };
-      await publishWithLineage(
-        featuresDir,
-        'directory',
-        (dir) =>
-          extractFeatures(input.model, input.data, dir, {
-            ...input,
-            onBatch: (rowsDone, rowsTotal) => context.heartbeat({ rowsDone, rowsTotal }),
-          }).then(() => undefined),
-        provenance,
-      );
-    }
-    const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as ExtractSummary;
+    const { path: featuresDir, reused } = await runStep({
+      ...(await extractStep(input)),
+      build: async ({ temporary }) => {
+        await extractFeatures(input.model, input.data, temporary, {
+          ...input,
+          onBatch: (rowsDone, rowsTotal) => context.heartbeat({ step: 'extract', rowsDone, rowsTotal }),
+        });
+      },
+      onDamaged: (path, reason) => context.log.warn(`rebuilding ${path}: ${reason}`),
+    });
+    const summary = JSON.parse(await readFile(join(featuresDir, EXTRACT_SUMMARY_FILE), 'utf8')) as ExtractSummary;
     return {
       featuresDir,
       layerFiles: summary.files.map((file) => join(featuresDir, file)),

@@ -64,7 +64,9 @@ try {
     await saveModel(sourcePath, source);
     const k = cuts[j % cuts.length];
     const scores = scoresKeeping(k, 6);
-    const manifest = await emitCheckpoint(sourcePath, TRAIN, store, `dataset-${j + 1}`, decideCut(scores, 0.3)!, scores, {
+    const name = `dataset-${j + 1}`;
+    const files = { model: join(store, `${name}.onnx`), manifest: join(store, `${name}.json`), name: `${name}.onnx` };
+    const { manifest } = await emitCheckpoint(sourcePath, TRAIN, files, decideCut(scores, 0.3)!, scores, {
       speed: { repeats: 1, warmup: 0 },
     });
     sources.push(source);

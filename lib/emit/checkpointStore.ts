@@ -10,9 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type GraphProto, type ModelProto, onnx, saveModel, type TensorProto } from '../onnx/model.js';
-import { exists } from '../store/artifacts.js';
+import { contentDigest } from '../store/artifacts.js';
 import { writeFileAtomic } from '../store/atomicWrite.js';
 
 export const TENSOR_DIR = 'tensors';
@@ -28,6 +28,8 @@ export interface StoredCheckpoint {
   /** Initialisers kept as external data, and their bytes (shared with other checkpoints or not). */
   externalTensors: number;
   externalBytes: number;
+  /** The tensor files it references, each once. */
+  tensorFiles: string[];
 }
 
 function externalReference(tensor: TensorProto, location: string, length: number): TensorProto {
@@ -43,20 +45,25 @@ function externalReference(tensor: TensorProto, location: string, length: number
   };
 }
 
+/** Whether a content-addressed file holds the bytes its name says (a damaged one must not be reused). */
+async function holdsItsContent(file: string, sha256: string): Promise<boolean> {
+  return contentDigest(file).then(
+    (digest) => digest === sha256,
+    () => false,
+  );
+}
+
 /**
- * Writes the model into the store as `<name>.onnx`, its initialisers of at least minBytes
- * (held as raw data) as tensors/<sha256> files written only when absent. Each tensor file is
- * written atomically before the model that references it.
+ * Writes the model at `path` (a file in the store directory: its final name, or a temporary one
+ * while publishing), its initialisers of at least minBytes (held as raw data) as tensors/<sha256>
+ * files beside it, written when absent or damaged. Each tensor file is written atomically before
+ * the model that references it; writers racing on one write the same bytes.
  */
-export async function storeCheckpoint(
-  storeDir: string,
-  name: string,
-  model: ModelProto,
-  minBytes = DEFAULT_MIN_EXTERNAL_BYTES,
-): Promise<StoredCheckpoint> {
+export async function storeCheckpoint(path: string, model: ModelProto, minBytes = DEFAULT_MIN_EXTERNAL_BYTES): Promise<StoredCheckpoint> {
   const graph = model.graph as GraphProto;
   let externalTensors = 0;
   let externalBytes = 0;
+  const tensorFiles = new Set<string>();
   const initializer: TensorProto[] = [];
   for (const tensor of graph.initializer ?? []) {
     const bytes = tensor.rawData;
@@ -64,16 +71,17 @@ export async function storeCheckpoint(
       initializer.push(tensor);
       continue;
     }
-    const location = `${TENSOR_DIR}/${createHash('sha256').update(bytes).digest('hex')}`;
-    const file = join(storeDir, location);
-    if (!(await exists(file))) await writeFileAtomic(file, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const location = `${TENSOR_DIR}/${sha256}`;
+    const file = join(dirname(path), location);
+    if (!tensorFiles.has(file) && !(await holdsItsContent(file, sha256))) await writeFileAtomic(file, bytes);
+    tensorFiles.add(file);
     initializer.push(externalReference(tensor, location, bytes.length));
     externalTensors++;
     externalBytes += bytes.length;
   }
-  const path = join(storeDir, `${name}.onnx`);
   await saveModel(path, { ...model, graph: { ...graph, initializer } });
-  return { path, modelBytes: (await stat(path)).size, externalTensors, externalBytes };
+  return { path, modelBytes: (await stat(path)).size, externalTensors, externalBytes, tensorFiles: [...tensorFiles] };
 }
 
 export interface StoreUsage {

@@ -4,7 +4,6 @@
  * parameters and multiply-adds kept, the held-out accuracy of the full model, the pruned model
  * with its old head and with the refit head, and the measured speed-up.
  */
-import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
 import { InputError } from '../errors.js';
@@ -26,7 +25,7 @@ import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } fr
 import { writeFileAtomic } from '../store/atomicWrite.js';
 import { topOneAccuracy } from './accuracy.js';
 import { type StoredCheckpoint, storeCheckpoint } from './checkpointStore.js';
-import { fitLogisticRegression } from './headRefit.js';
+import { fitLogisticRegressionOffThread } from './headRefit.js';
 import { compareSpeed, type SpeedComparison, type SpeedOptions } from './speed.js';
 
 /** scikit-learn's default C for LogisticRegression. */
@@ -86,34 +85,49 @@ export interface CheckpointManifest {
   /** Null when no held-out split was given. */
   accuracy: HeldOutAccuracy | null;
   speed: SpeedComparison;
-  storage: Omit<StoredCheckpoint, 'path'>;
+  storage: Omit<StoredCheckpoint, 'path' | 'tensorFiles'>;
   /** The ONNX file's name in the store, beside this manifest. */
   checkpoint: string;
 }
 
-export function manifestFileName(name: string): string {
-  return `${name}.json`;
+/** Where emitCheckpoint writes: final paths, or temporary ones in the store while publishing. */
+export interface CheckpointFiles {
+  /** The graph, in the store directory: its tensors go to tensors/ beside it. */
+  model: string;
+  manifest: string;
+  /** The model's file name once published, as the manifest names it. */
+  name: string;
 }
 
-/** Logits of every row of a split, and the accuracy against its labels. */
-async function accuracyOn(session: InferenceSession, inputs: ModelInputs, logits: string, classes: number, options: ImageOptions) {
-  const { values } = (await collectOutputs(session, inputs, [logits], options))[logits];
+export interface EmittedCheckpoint {
+  manifest: CheckpointManifest;
+  /** The shared tensor files the checkpoint references. */
+  tensorFiles: string[];
+}
+
+/** Logits of every row of a split, and the accuracy against its labels; `step` names the pass in progress reports. */
+async function accuracyOn(
+  session: InferenceSession,
+  inputs: ModelInputs,
+  logits: string,
+  classes: number,
+  options: EmitOptions,
+  step: string,
+) {
+  const onBatch = (rowsDone: number, rowsTotal: number) => options.onProgress?.(step, rowsDone, rowsTotal);
+  const { values } = (await collectOutputs(session, inputs, [logits], { ...options, onBatch }))[logits];
   return topOneAccuracy(values, classes, inputs.dataset.labels);
 }
 
-/**
- * Writes `<name>.onnx` (the refit checkpoint) and then `<name>.json` (its manifest) into the
- * store; the manifest's presence marks the checkpoint complete.
- */
+/** Writes the refit checkpoint (its tensors into the store) and then its manifest. */
 export async function emitCheckpoint(
   modelPath: string,
   dataPath: string,
-  storeDir: string,
-  name: string,
+  files: CheckpointFiles,
   decision: CutDecision,
   scores: Array<number | null>,
   options: EmitOptions = {},
-): Promise<CheckpointManifest> {
+): Promise<EmittedCheckpoint> {
   const model = await loadModel(modelPath);
   const layout = blockLayout(model, modelPath, options.blockOutputs);
   const { model: pruned, head } = withHeadBias(truncateBlocks(model, layout, decision.keptBlocks), findHead(model, modelPath));
@@ -130,15 +144,15 @@ export async function emitCheckpoint(
       ...options,
       onBatch: (done, total) => options.onProgress?.('features', done, total),
     });
+    options.onProgress?.('head refit', 0, HEAD_MAX_ITERATIONS);
     let reported = performance.now();
-    const fit = await fitLogisticRegression(features[head.input].values, train.dataset.labels, head.dim, {
+    const fit = await fitLogisticRegressionOffThread(features[head.input].values, train.dataset.labels, head.dim, {
       C,
-      // A large head's fit takes minutes: report progress and let the event loop (heartbeats) run once a second.
-      onIteration: async (iteration) => {
+      // Off this thread, so heartbeats flow while a large head solves; progress once a second.
+      onIteration: (iteration) => {
         if (performance.now() - reported < 1000) return;
         reported = performance.now();
         options.onProgress?.('head refit', iteration, HEAD_MAX_ITERATIONS);
-        await new Promise(setImmediate);
       },
       maxIterations: HEAD_MAX_ITERATIONS,
     });
@@ -150,7 +164,7 @@ export async function emitCheckpoint(
       'sls.head': 'refit',
     };
     refit.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
-    const { path, ...storage } = await storeCheckpoint(storeDir, name, refit);
+    const { path, tensorFiles, ...storage } = await storeCheckpoint(files.model, refit);
     const refitSession = await session(path);
     const fullSession = await session(model);
 
@@ -159,19 +173,20 @@ export async function emitCheckpoint(
     if (held !== null) {
       const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
       if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
-      options.onProgress?.('accuracy', 0, held.dataset.rows);
       accuracy = {
         data: held.dataset.source,
         rows: held.dataset.rows,
-        full: await accuracyOn(fullSession, held, head.output, head.classes, options),
-        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options),
-        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options),
+        full: await accuracyOn(fullSession, held, head.output, head.classes, options, 'accuracy (full)'),
+        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options, 'accuracy (pruned, old head)'),
+        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options, 'accuracy (pruned, refit head)'),
       };
     }
     const timed = held ?? train;
-    options.onProgress?.('speed', 0, 1);
     const images = await readImages(timed, 0, Math.min(SPEED_BATCH, timed.dataset.rows));
-    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, options.speed);
+    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, {
+      ...options.speed,
+      onRound: (roundsDone, roundsTotal) => options.onProgress?.('speed', roundsDone, roundsTotal),
+    });
 
     const manifest: CheckpointManifest = {
       sourceModel: modelPath,
@@ -198,10 +213,10 @@ export async function emitCheckpoint(
       accuracy,
       speed,
       storage,
-      checkpoint: `${name}.onnx`,
+      checkpoint: files.name,
     };
-    await writeFileAtomic(join(storeDir, manifestFileName(name)), `${JSON.stringify(manifest, null, 2)}\n`);
-    return manifest;
+    await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    return { manifest, tensorFiles };
   } finally {
     for (const opened of sessions) await opened.release();
   }

@@ -8,6 +8,7 @@
  */
 
 import type { LinearClassifier } from '../onnx/head.js';
+import { startThread } from '../threads.js';
 import { type LbfgsOptions, minimizeLbfgs } from './lbfgs.js';
 
 export interface LogisticOptions {
@@ -101,4 +102,51 @@ export async function fitLogisticRegression(
     iterations: minimum.iterations,
     converged: minimum.converged,
   };
+}
+
+/** What the refit's worker thread gets (the callback stays in the calling thread). */
+export interface HeadRefitJob {
+  x: Float32Array | Float64Array;
+  labels: Int32Array;
+  dim: number;
+  options: Omit<LogisticOptions, 'onIteration'>;
+}
+
+export type HeadRefitMessage =
+  | { kind: 'iteration'; iteration: number }
+  | { kind: 'fit'; fit: LogisticFit }
+  | { kind: 'error'; name: string; message: string };
+
+/**
+ * fitLogisticRegression on a worker thread, so that the calling thread's event loop stays free
+ * (Temporal heartbeats) while a large head solves for minutes. The same fit, bit for bit: the same
+ * code on the same values. `onIteration` hears each iteration, in order, before the fit settles.
+ */
+export function fitLogisticRegressionOffThread(
+  x: Float32Array | Float64Array,
+  labels: Int32Array,
+  dim: number,
+  options: Omit<LogisticOptions, 'onIteration'> & { onIteration?: (iteration: number) => void } = {},
+): Promise<LogisticFit> {
+  const { onIteration, ...rest } = options;
+  const job: HeadRefitJob = { x, labels, dim, options: rest };
+  const worker = startThread(new URL('./headRefitThread.ts', import.meta.url), job as unknown as Record<string, unknown>);
+  return new Promise<LogisticFit>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      settled = true;
+      void worker.terminate();
+      outcome();
+    };
+    worker.on('message', (message: HeadRefitMessage) => {
+      if (message.kind === 'iteration') onIteration?.(message.iteration);
+      else if (message.kind === 'fit') settle(() => resolve(message.fit));
+      else settle(() => reject(message.name === 'RangeError' ? new RangeError(message.message) : new Error(message.message)));
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    // A thread that dies without a word (out of memory) must not leave the fit waiting forever.
+    worker.on('exit', (code) => {
+      if (!settled) settle(() => reject(new Error(`the head refit thread exited with code ${code} before its fit`)));
+    });
+  });
 }

@@ -10,6 +10,8 @@ export interface SpeedOptions {
   repeats?: number;
   /** Untimed runs per model first. */
   warmup?: number;
+  /** Hears each round done (warm-up rounds included), for progress reports. */
+  onRound?: (roundsDone: number, roundsTotal: number) => void;
 }
 
 export interface ModelSpeed {
@@ -67,6 +69,7 @@ export async function compareSpeed(
       await session.run(feeds.batch);
       if (round >= 0) batchSeconds[which] += (performance.now() - started) / 1000;
     }
+    options.onRound?.(round + warmup + 1, warmup + repeats);
   }
   const speed = (which: number): ModelSpeed => ({
     latencyMs: median(latency[which]) / single,

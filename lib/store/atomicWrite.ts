@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A sibling temporary path: same directory, so the final rename is atomic on POSIX. */
@@ -21,18 +21,19 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 /**
- * Builds a directory in a temporary sibling and renames it into place, so the directory appears
- * whole or not at all. If another writer published it first, that copy wins and ours is dropped.
+ * Moves a finished temporary file or directory to `path` unless something is there already, in
+ * one step that cannot replace: a hard link for a file (rename would replace it), a rename for a
+ * directory (it fails onto a non-empty one). Works between processes and hosts on a shared
+ * filesystem, with nothing left behind by a crash. False when another writer got there first.
  */
-export async function publishDirectory(path: string, build: (temporaryDir: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = await mkdtemp(join(dirname(path), `.${basename(path)}.`));
+export async function placeIfAbsent(temporary: string, path: string, kind: 'file' | 'directory'): Promise<boolean> {
   try {
-    await build(temporary);
-    await rename(temporary, path);
+    if (kind === 'file') await link(temporary, path);
+    else await rename(temporary, path);
+    return true;
   } catch (error) {
-    await rm(temporary, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    if (code === 'EEXIST' || code === 'ENOTEMPTY') return false;
+    throw error;
   }
 }

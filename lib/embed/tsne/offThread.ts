@@ -5,9 +5,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../errors.js';
+import { startThread } from '../../threads.js';
 import type { TsneOptions, TsneResult } from './index.js';
 import type { TsneState } from './state.js';
-import { startThread } from './team.js';
 
 /** What the worker thread gets (functions cannot cross threads: the callbacks stay here). */
 export interface OffThreadJob {

@@ -6,7 +6,8 @@
  * counter, so a helper that is still starting, or a core busy elsewhere, only slows the run down;
  * callers make their results independent of who did which unit.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../threads.js';
 import type { Envelope, HelperRequest } from './teamThread.js';
 
 export class ThreadTeam {
@@ -67,11 +68,6 @@ export class ThreadTeam {
 /** A Float64Array of `length` zeros on a SharedArrayBuffer, for a team to share. */
 export function sharedFloat64(length: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(8 * length));
-}
-
-/** Starts a worker thread running the TypeScript module at `entry`. */
-export function startThread(entry: URL, data: Record<string, unknown> = {}): Worker {
-  return new Worker(new URL('./thread.mjs', import.meta.url), { workerData: { ...data, entry: entry.href } });
 }
 
 /**

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,7 @@ describe('checkpoint store', () => {
       'other-k6': truncateBlocks(other, layout, 6),
     };
     store = temporaryDir('sls-store-');
-    for (const [name, checkpoint] of Object.entries(checkpoints)) await storeCheckpoint(store, name, checkpoint);
+    for (const [name, checkpoint] of Object.entries(checkpoints)) await storeCheckpoint(join(store, `${name}.onnx`), checkpoint);
   });
 
   it('holds each shared tensor once, named by its content', () => {
@@ -101,5 +102,19 @@ describe('checkpoint store', () => {
     });
     // Four checkpoints of 2, 3, 3 and 6 blocks, two datasets: the pretrained blocks 1..3 are on disk once, not four times.
     expect(usage.totalBytes).toBeLessThan(0.75 * whole);
+  });
+
+  it('rewrites a damaged shared tensor instead of reusing it', async () => {
+    const damagedStore = temporaryDir('sls-store-');
+    await storeCheckpoint(join(damagedStore, 'digits-k2.onnx'), checkpoints['digits-k2']);
+    const [victim] = readdirSync(join(damagedStore, TENSOR_DIR));
+    const file = join(damagedStore, TENSOR_DIR, victim);
+    const bytes = readFileSync(file);
+    bytes[0] ^= 1;
+    writeFileSync(file, bytes);
+    // Stored again, the checkpoint references every tensor it wrote the first time.
+    await storeCheckpoint(join(damagedStore, 'digits-k2-again.onnx'), checkpoints['digits-k2']);
+    // The oracle: a content-addressed file's name is the sha256 of its bytes.
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(victim);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideCut } from '../../../lib/decide/cutRule.js';
-import { type CheckpointManifest, emitCheckpoint, manifestFileName } from '../../../lib/emit/emit.js';
+import { type CheckpointManifest, emitCheckpoint } from '../../../lib/emit/emit.js';
 import { readArrowTable, readFloatRows } from '../../../lib/io/arrowTensors.js';
 import { findBlocks } from '../../../lib/onnx/blocks.js';
 import { findHead } from '../../../lib/onnx/head.js';
@@ -33,6 +33,13 @@ function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return maxAbsDiff(a, b) / scale;
 }
 
+/** The checkpoint's files in a store, at their final names. */
+const files = (store: string, name: string) => ({
+  model: join(store, `${name}.onnx`),
+  manifest: join(store, `${name}.json`),
+  name: `${name}.onnx`,
+});
+
 describe('emitCheckpoint', () => {
   // SC_2 < 0.3 * 0.5 and SC_3..SC_5 above: keep 3 blocks, as the PyTorch and scikit-learn references cut.
   const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
@@ -43,7 +50,10 @@ describe('emitCheckpoint', () => {
     const decision = decideCut(scores, 0.3)!;
     expect(decision.keptBlocks).toBe(SKLEARN.kept_blocks);
     store = temporaryDir();
-    manifest = await emitCheckpoint(MODEL, TRAIN, store, 'digits', decision, scores, { evalData: TEST_SPLIT, speed: { repeats: 5 } });
+    ({ manifest } = await emitCheckpoint(MODEL, TRAIN, files(store, 'digits'), decision, scores, {
+      evalData: TEST_SPLIT,
+      speed: { repeats: 5 },
+    }));
   });
 
   it('refits the head on the features scikit-learn was given, to its solution', async () => {
@@ -88,7 +98,7 @@ describe('emitCheckpoint', () => {
   });
 
   it('writes a manifest of the cut, the cost kept and the speed, beside a runnable checkpoint', async () => {
-    const written = JSON.parse(await readFile(join(store, manifestFileName('digits')), 'utf8'));
+    const written = JSON.parse(await readFile(join(store, 'digits.json'), 'utf8'));
     expect(written).toEqual(manifest);
     expect(manifest).toMatchObject({
       sourceModel: MODEL,
@@ -120,7 +130,9 @@ describe('emitCheckpoint', () => {
   });
 
   it('leaves the accuracy out without a held-out split', async () => {
-    const other = await emitCheckpoint(MODEL, TRAIN, temporaryDir(), 'no-eval', decideCut(scores, 0.3)!, scores, { speed: { repeats: 1 } });
+    const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), decideCut(scores, 0.3)!, scores, {
+      speed: { repeats: 1 },
+    });
     expect(other.accuracy).toBeNull();
     expect(other.head.objective).toBe(manifest.head.objective);
   });

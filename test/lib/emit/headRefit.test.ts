@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { topOneAccuracy } from '../../../lib/emit/accuracy.js';
-import { fitLogisticRegression } from '../../../lib/emit/headRefit.js';
+import { fitLogisticRegression, fitLogisticRegressionOffThread } from '../../../lib/emit/headRefit.js';
 import { minimizeLbfgs } from '../../../lib/emit/lbfgs.js';
 import { FIXTURES, maxAbsDiff } from '../../helpers/fixtures.js';
 
@@ -81,6 +81,23 @@ describe('fitLogisticRegression', () => {
       expect(fit.objective).toBeCloseTo(reference.objective, 10);
     });
   }
+
+  it("off the calling thread: the same fit, bit for bit, and scikit-learn's; every iteration reported", async () => {
+    const reference = SKLEARN.small.fits[0];
+    const options = { C: reference.C, gradientTolerance: 1e-10 };
+    const inThread = await fitLogisticRegression(x, y, 2, options);
+    const iterations: number[] = [];
+    const offThread = await fitLogisticRegressionOffThread(x, y, 2, { ...options, onIteration: (iteration) => iterations.push(iteration) });
+    expect(offThread).toEqual(inThread);
+    expect(Buffer.from(offThread.weights.buffer).equals(Buffer.from(inThread.weights.buffer))).toBe(true);
+    expect(maxAbsDiff(offThread.weights, reference.coef.flat())).toBeLessThan(1e-6);
+    expect(maxAbsDiff(offThread.intercepts, reference.intercept)).toBeLessThan(1e-6);
+    expect(iterations).toEqual(Array.from({ length: offThread.iterations }, (_, index) => index + 1));
+    // Its errors come back as what they are.
+    const oneClass = fitLogisticRegressionOffThread(Float64Array.of(1, 2), Int32Array.of(4, 4), 1);
+    await expect(oneClass).rejects.toBeInstanceOf(RangeError);
+    await expect(oneClass).rejects.toThrow(/one class \(4\)/);
+  });
 
   it('gives the rows to the labels present, in ascending order', async () => {
     // Labels 7 and 2 only: row 0 scores label 2, row 1 label 7; the point at 1 is label 7's.

@@ -14,9 +14,15 @@ describe('compareSpeed', () => {
     const images = await readImages(inputs, 0, 32);
     const full = await createSession(model, 'cpu', MODEL);
     const pruned = await createSession(truncateBlocks(model, findBlocks(model, MODEL), 1), 'cpu', MODEL);
-    const speed = await compareSpeed(full, pruned, inputs.input, images, { repeats: 30 });
+    const rounds: Array<[number, number]> = [];
+    const speed = await compareSpeed(full, pruned, inputs.input, images, {
+      repeats: 30,
+      onRound: (done, total) => rounds.push([done, total]),
+    });
     await Promise.all([full.release(), pruned.release()]);
     expect(speed).toMatchObject({ batch: 32, repeats: 30 });
+    // Every round reported, the 3 warm-up rounds and the 30 timed ones, in order.
+    expect(rounds).toEqual(Array.from({ length: 33 }, (_, index) => [index + 1, 33]));
     expect(speed.latencySpeedup).toBeCloseTo(speed.full.latencyMs / speed.pruned.latencyMs, 12);
     expect(speed.throughputSpeedup).toBeCloseTo(speed.pruned.imagesPerSecond / speed.full.imagesPerSecond, 12);
     // Six blocks against one do about 4.7 times the multiply-adds (flops.test.ts); the timed ratio

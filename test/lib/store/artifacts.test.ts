@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modelDigest } from '../../../lib/onnx/model.js';
 import { artifactKey, contentDigest, exists } from '../../../lib/store/artifacts.js';
-import { publishDirectory, writeFileAtomic } from '../../../lib/store/atomicWrite.js';
+import { placeIfAbsent, writeFileAtomic } from '../../../lib/store/atomicWrite.js';
 import { FIXTURES, MODEL, temporaryDir } from '../../helpers/fixtures.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -60,29 +60,25 @@ describe('atomic writes', () => {
     expect(await exists(join(dir, 'deep', 'other.json'))).toBe(false);
   });
 
-  it('publishDirectory shows nothing until the build finishes, and nothing if it fails', async () => {
+  it('placeIfAbsent moves a file or a directory into place, and never onto one already there', async () => {
     const dir = temporaryDir();
-    const target = join(dir, 'features');
-    await expect(
-      publishDirectory(target, async (temporary) => {
-        writeFileSync(join(temporary, 'layer-01.arrow'), 'partial');
-        throw new Error('worker died');
-      }),
-    ).rejects.toThrow('worker died');
-    expect(readdirSync(dir)).toEqual([]);
-    await publishDirectory(target, async (temporary) => {
-      expect(await exists(target)).toBe(false);
-      writeFileSync(join(temporary, 'layer-01.arrow'), 'whole');
-    });
-    expect(readFileSync(join(target, 'layer-01.arrow'), 'utf8')).toBe('whole');
-  });
+    writeFileSync(join(dir, 'first.tmp'), 'first');
+    writeFileSync(join(dir, 'second.tmp'), 'second');
+    expect(await placeIfAbsent(join(dir, 'first.tmp'), join(dir, 'e.arrow'), 'file')).toBe(true);
+    expect(await placeIfAbsent(join(dir, 'second.tmp'), join(dir, 'e.arrow'), 'file')).toBe(false);
+    expect(readFileSync(join(dir, 'e.arrow'), 'utf8')).toBe('first');
 
-  it('publishDirectory keeps the first copy when two writers race', async () => {
-    const target = join(temporaryDir(), 'features');
-    await publishDirectory(target, async (temporary) => writeFileSync(join(temporary, 'x'), 'first'));
-    await publishDirectory(target, async (temporary) => writeFileSync(join(temporary, 'x'), 'second'));
-    expect(readFileSync(join(target, 'x'), 'utf8')).toBe('first');
-    expect(readdirSync(join(target, '..'))).toEqual(['features']);
+    for (const [name, content] of [
+      ['a', 'first'],
+      ['b', 'second'],
+    ]) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'x'), content);
+    }
+    expect(await placeIfAbsent(join(dir, 'a'), join(dir, 'features'), 'directory')).toBe(true);
+    expect(await placeIfAbsent(join(dir, 'b'), join(dir, 'features'), 'directory')).toBe(false);
+    expect(readFileSync(join(dir, 'features', 'x'), 'utf8')).toBe('first');
+    await expect(placeIfAbsent(join(dir, 'missing'), join(dir, 'other'), 'file')).rejects.toThrow(/ENOENT/);
   });
 });
 

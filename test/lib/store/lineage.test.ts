@@ -25,8 +25,8 @@ const PROVENANCE: Provenance = {
   seed: 7,
 };
 
-function publishFile(path: string, content: string): Promise<void> {
-  return publishWithLineage(path, 'file', async (temporary) => writeFileSync(temporary, content), PROVENANCE);
+function publishFile(path: string, content: string): Promise<boolean> {
+  return publishWithLineage(path, 'file', async ({ temporary }) => writeFileSync(temporary, content), PROVENANCE);
 }
 
 describe('publishWithLineage', () => {
@@ -49,7 +49,7 @@ describe('publishWithLineage', () => {
     await publishWithLineage(
       artifact,
       'directory',
-      async (temporary) => {
+      async ({ temporary }) => {
         mkdirSync(join(temporary, 'sub'));
         writeFileSync(join(temporary, 'sub', 'b'), '');
         writeFileSync(join(temporary, 'a'), 'abc');
@@ -116,7 +116,7 @@ describe('verifyArtifact and reuseIfIntact', () => {
 
   it('catches a missing or an extra file in a directory artifact', async () => {
     const artifact = join(temporaryDir(), 'features');
-    await publishWithLineage(artifact, 'directory', async (temporary) => writeFileSync(join(temporary, 'a'), 'abc'), PROVENANCE);
+    await publishWithLineage(artifact, 'directory', async ({ temporary }) => writeFileSync(join(temporary, 'a'), 'abc'), PROVENANCE);
     writeFileSync(join(artifact, 'stray'), 'x');
     expect(await verifyArtifact(artifact)).toBe('the artifact holds files its sidecar does not list');
     await reuseIfIntact(artifact);
@@ -134,7 +134,12 @@ describe('blameSource', () => {
       inputs: { model: { path: '/m/vit.onnx', sha256: SHA_ABC }, data: { path: '/d/eurosat.arrow', sha256: SHA_EMPTY } },
       parameters: {},
     };
-    await publishWithLineage(features, 'directory', async (temporary) => writeFileSync(join(temporary, 'layer-01.arrow'), 'abc'), extract);
+    await publishWithLineage(
+      features,
+      'directory',
+      async ({ temporary }) => writeFileSync(join(temporary, 'layer-01.arrow'), 'abc'),
+      extract,
+    );
     const layer = join(features, 'layer-01.arrow');
 
     const inFeatures = await blameSource(new InputError(layer, 'feature 3 of sample 5 is NaN'));
@@ -144,7 +149,7 @@ describe('blameSource', () => {
     );
 
     const embedding = join(root, 'e.arrow');
-    await publishWithLineage(embedding, 'file', async (temporary) => writeFileSync(temporary, 'xy'), {
+    await publishWithLineage(embedding, 'file', async ({ temporary }) => writeFileSync(temporary, 'xy'), {
       ...PROVENANCE,
       inputs: { features: { path: layer, sha256: SHA_ABC } },
     });
@@ -158,4 +163,75 @@ describe('blameSource', () => {
     const error = new InputError('/d/user.arrow', 'not found');
     expect(await blameSource(error)).toBe(error);
   });
+});
+
+describe('publishWithLineage under a race', () => {
+  /** A directory artifact whose summary differs per writer, as extract.json's timing does. */
+  const build =
+    (who: string) =>
+    async ({ temporary }: { temporary: string }) => {
+      writeFileSync(join(temporary, 'layer-01.arrow'), 'features');
+      writeFileSync(join(temporary, 'summary.json'), `{"writer":"${who}"}`);
+    };
+
+  it('leaves the first writer whole when a second one finishes its build after it published', async () => {
+    const artifact = join(temporaryDir(), 'features');
+    let firstPublished: () => void = () => {};
+    const published = new Promise<void>((resolve) => {
+      firstPublished = resolve;
+    });
+    const second = publishWithLineage(
+      artifact,
+      'directory',
+      async ({ temporary }) => {
+        await published;
+        await build('second')({ temporary });
+      },
+      PROVENANCE,
+    );
+    await publishWithLineage(artifact, 'directory', build('first'), PROVENANCE);
+    firstPublished();
+    await second;
+    expect(readFileSync(join(artifact, 'summary.json'), 'utf8')).toBe('{"writer":"first"}');
+    expect(await verifyArtifact(artifact)).toBeNull();
+    expect(readdirSync(join(artifact, '..')).sort()).toEqual(['features', 'features.lineage.json']);
+  });
+
+  it('leaves one whole artifact when writers publish at once, files and directories, in separate processes', async () => {
+    const dir = temporaryDir();
+    const script = join(dir, 'publish.mts');
+    const lineageModule = new URL('../../../lib/store/lineage.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { publishWithLineage } from ${JSON.stringify(lineageModule)};
+const [kind, artifact, who, start] = process.argv.slice(2);
+const provenance = { step: 'extract', stepVersion: 1, inputs: {}, parameters: {} };
+for (let round = 0; round < 20; round++) {
+  const target = artifact + '-' + round;
+  await publishWithLineage(target, kind, async ({ temporary }) => {
+    const file = kind === 'directory' ? join(temporary, 'summary.json') : temporary;
+    writeFileSync(file, who + ' '.repeat(Number(who.length) * round));
+    // Both writers leave the build at the same wall-clock instant, to collide on the publication.
+    while (Date.now() < Number(start) + 20 * round) {}
+  }, provenance);
+}
+`,
+    );
+    const { spawn } = await import('node:child_process');
+    const run = (kind: string, who: string, start: number) =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, kind, join(dir, kind), who, String(start)], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`))));
+      });
+    for (const kind of ['directory', 'file']) {
+      const start = Date.now() + 3000;
+      await Promise.all([run(kind, 'one', start), run(kind, 'other', start)]);
+      for (let round = 0; round < 20; round++) expect(await verifyArtifact(join(dir, `${kind}-${round}`))).toBeNull();
+    }
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp') || name.startsWith('.'))).toEqual([]);
+  }, 60_000);
 });

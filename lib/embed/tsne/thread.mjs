@@ -1,7 +1,0 @@
-// Entry of the t-SNE worker threads: lets them load the TypeScript modules (as bin/sls.mjs does
-// for the CLI), then runs the module named in workerData.entry.
-import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
-
-register();
-await import(workerData.entry);

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
+import { type EmitInput, type EmitResult, emitPrunedCheckpoint } from '../../activities/emit.js';
+import { decideCut } from '../../lib/decide/cutRule.js';
+import { MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
+
+interface Progress {
+  step: string;
+  rowsDone: number;
+  rowsTotal: number;
+}
+
+describe('emitPrunedCheckpoint', () => {
+  it('heartbeats through the accuracy and speed passes, and rebuilds a checkpoint whose shared tensor is damaged', async () => {
+    const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
+    const input = {
+      model: MODEL,
+      data: TRAIN,
+      evalData: TEST_SPLIT,
+      artifactRoot: temporaryDir(),
+      decision: decideCut(scores, 0.3)!,
+      scores,
+    };
+    const heartbeats: Progress[] = [];
+    const environment = new MockActivityEnvironment();
+    environment.on('heartbeat', (details: Progress) => heartbeats.push(details));
+    const emit = (emitInput: EmitInput) => environment.run(emitPrunedCheckpoint, emitInput) as Promise<EmitResult>;
+    const first = await emit(input);
+    expect(first.reused).toBe(false);
+
+    const last = (step: string) => heartbeats.filter((beat) => beat.step === step).at(-1);
+    // The held-out split has 797 rows, the train split 1,000; each pass reports up to its last row.
+    for (const step of ['accuracy (full)', 'accuracy (pruned, old head)', 'accuracy (pruned, refit head)']) {
+      expect(heartbeats.filter((beat) => beat.step === step).length).toBeGreaterThan(1);
+      expect(last(step)).toEqual({ step, rowsDone: 797, rowsTotal: 797 });
+    }
+    // 3 warm-up and 20 timed rounds by default.
+    expect(heartbeats.filter((beat) => beat.step === 'speed').map((beat) => beat.rowsDone)).toEqual(
+      Array.from({ length: 23 }, (_, i) => i + 1),
+    );
+    expect(heartbeats.map((beat) => beat.step).indexOf('head refit')).toBeGreaterThan(0);
+
+    // The second run reuses it whole; then a shared tensor is damaged: rebuilt, and the tensor repaired.
+    expect((await emit(input)).reused).toBe(true);
+    const tensors = join(first.storeDir, 'tensors');
+    const [victim] = readdirSync(tensors);
+    const bytes = readFileSync(join(tensors, victim));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(join(tensors, victim), bytes);
+    const rebuilt = await emit(input);
+    expect(rebuilt.reused).toBe(false);
+    expect(rebuilt.checkpoint).toBe(first.checkpoint);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(tensors, victim)))
+        .digest('hex'),
+    ).toBe(victim);
+    expect((await emit(input)).reused).toBe(true);
+  }, 300_000);
+});

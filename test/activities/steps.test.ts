@@ -1,0 +1,50 @@
+/**
+ * The artifact keys of extract, embed and emit are users' caches: these are the keys the code
+ * produced before the steps went through lib/store/step.ts, recorded on the fixtures.
+ */
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { embedStep } from '../../activities/embed.js';
+import { emitStep } from '../../activities/emit.js';
+import { extractStep } from '../../activities/extract.js';
+import { decideCut } from '../../lib/decide/cutRule.js';
+import { stepArtifact } from '../../lib/store/step.js';
+import { FIXTURES, IMAGES, MODEL, TEST_SPLIT, TRAIN } from '../helpers/fixtures.js';
+
+const ROOT = '/artifacts';
+const FEATURES = join(FIXTURES, 'digits/features-40x8.arrow');
+const where = async (definition: Parameters<typeof stepArtifact>[0] | Promise<Parameters<typeof stepArtifact>[0]>) =>
+  relative(ROOT, stepArtifact(await definition).path);
+
+describe('artifact keys', () => {
+  it('extract: features/<key> as before', async () => {
+    expect(await where(extractStep({ model: MODEL, data: TRAIN, artifactRoot: ROOT }))).toBe('features/1234d7a8f8e5a0d87f64cf18');
+    expect(
+      await where(
+        extractStep({ model: MODEL, data: IMAGES, artifactRoot: ROOT, mean: '0.5,0.5,0.5', std: '0.25,0.25,0.25', batchSize: 7 }),
+      ),
+    ).toBe('features/4fe91e04aab6e3a9ccf5bf6d');
+  });
+
+  it('embed: embeddings/<key>.arrow as before', async () => {
+    expect(await where(embedStep({ featuresFile: FEATURES, layer: 3, seed: 3, perplexity: 5, artifactRoot: ROOT }))).toBe(
+      'embeddings/60b19e969b997a22d6128d30.arrow',
+    );
+    expect(await where(embedStep({ featuresFile: FEATURES, layer: 1, seed: 0, perplexity: 10, artifactRoot: ROOT }))).toBe(
+      'embeddings/ba5ff83922fa4d7157766de1.arrow',
+    );
+  });
+
+  it('emit: checkpoints/<key>.onnx and its manifest <key>.json as before', async () => {
+    const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
+    const decision = decideCut(scores, 0.3)!;
+    const withEval = stepArtifact(
+      await emitStep({ model: MODEL, data: TRAIN, evalData: TEST_SPLIT, artifactRoot: ROOT, decision, scores: [null, ...scores.slice(1)] }),
+    );
+    expect(relative(ROOT, withEval.path)).toBe('checkpoints/726c9b2a37a7ea7a37783088.onnx');
+    expect(withEval.companions.map((file) => relative(ROOT, file))).toEqual(['checkpoints/726c9b2a37a7ea7a37783088.json']);
+    expect(await where(emitStep({ model: MODEL, data: TRAIN, artifactRoot: ROOT, decision, scores }))).toBe(
+      'checkpoints/73a4a24e79f7ae9ed2e2f78f.onnx',
+    );
+  });
+});
