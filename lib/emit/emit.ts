@@ -12,7 +12,6 @@ import { multiplyAdds } from '../onnx/flops.js';
 import { findHead, refitHeadTensors, withHeadBias } from '../onnx/head.js';
 import {
   collectOutputs,
-  type ImageOptions,
   type ModelInputs,
   type ModelOptions,
   openModelFile,
