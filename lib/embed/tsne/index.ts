@@ -5,15 +5,17 @@
  */
 import { InputError } from '../../errors.js';
 import { jointProbabilities, type SparseAffinities } from './affinity.js';
-import { barnesHutObjective, type TeamObjective } from './barnesHut.js';
+import { barnesHutObjective } from './barnesHut.js';
 import { exactObjective } from './exact.js';
+import type { TeamObjective } from './gradient.js';
 import { interpolationObjective } from './interpolation.js';
 import { exactKlDivergence } from './kl.js';
 import { nearestNeighbors } from './neighbors.js';
 import { type CheckHandler, type DescentStage, gradientDescent, newWorkspace } from './optimizer.js';
 import { pcaInitialization } from './pca.js';
 import type { TsneState } from './state.js';
-import { ThreadTeam } from './team.js';
+import type { ThreadTeam } from './team.js';
+import { startTsneTeam, type TsneRequest } from './tsneTeam.js';
 
 export interface TsneOptions {
   /** Default 30. Must be positive and less than the number of samples (scikit-learn's rule). */
@@ -80,7 +82,11 @@ export function autoMethod(n: number): 'exact' | 'barnes_hut' | 'fft' {
   return n < BARNES_HUT_FROM ? 'exact' : n < INTERPOLATION_FROM ? 'barnes_hut' : 'fft';
 }
 
-function objectiveFor(method: 'exact' | 'barnes_hut' | 'fft', affinities: SparseAffinities, team: ThreadTeam | undefined): TeamObjective {
+function objectiveFor(
+  method: 'exact' | 'barnes_hut' | 'fft',
+  affinities: SparseAffinities,
+  team: ThreadTeam<TsneRequest> | undefined,
+): TeamObjective {
   if (method === 'fft') return interpolationObjective(affinities, team);
   if (method === 'barnes_hut') return barnesHutObjective(affinities, team);
   return exactObjective(affinities, team);
@@ -103,7 +109,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
   if (resume && resume.embedding.length !== 2 * n)
     throw new RangeError(`the saved state is for ${resume.embedding.length / 2} samples, not ${n}`);
 
-  const team = (options.threads ?? 1) > 1 ? ThreadTeam.start(options.threads ?? 1) : undefined;
+  const team = (options.threads ?? 1) > 1 ? startTsneTeam(options.threads ?? 1) : undefined;
   let gradient: TeamObjective | undefined;
   try {
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));

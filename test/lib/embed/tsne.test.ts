@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { conditionalProbabilities, jointProbabilities, type SparseAffinities } from '../../../lib/embed/tsne/affinity.js';
-import { barnesHutObjective, QuadTree, spatialOrder } from '../../../lib/embed/tsne/barnesHut.js';
+import { barnesHutObjective } from '../../../lib/embed/tsne/barnesHut.js';
 import { exactObjective } from '../../../lib/embed/tsne/exact.js';
 import { autoMethod, BARNES_HUT_FROM, INTERPOLATION_FROM, runTsne } from '../../../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../../../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../../../lib/embed/tsne/optimizer.js';
 import { pcaInitialization } from '../../../lib/embed/tsne/pca.js';
+import { QuadTree, spatialOrder } from '../../../lib/embed/tsne/quadTree.js';
 import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { FeatureKernel, ROW_PRODUCTS_BLOCK, SymmetricProducts, workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { InputError } from '../../../lib/errors.js';
