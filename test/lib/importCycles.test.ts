@@ -25,7 +25,7 @@ function importsOf(file: string): string[] {
 }
 
 /** One import cycle of `graph` (its modules in order, the first repeated at the end), or undefined. */
-export function findCycle(graph: Map<string, string[]>): string[] | undefined {
+function findCycle(graph: Map<string, string[]>): string[] | undefined {
   const state = new Map<string, 'open' | 'done'>();
   const path: string[] = [];
   const visit = (node: string): string[] | undefined => {
@@ -50,8 +50,24 @@ export function findCycle(graph: Map<string, string[]>): string[] | undefined {
 
 describe('lib/ imports', () => {
   it('finds a cycle where there is one, and none in a chain (the check itself)', () => {
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
-    expect(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toBeUndefined();
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual(['a', 'b', 'c', 'a']);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b', 'c']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).toBeUndefined();
   });
 
   it('form no cycle', () => {
