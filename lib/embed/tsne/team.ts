@@ -277,10 +277,22 @@ export function finishUnit(control: Int32Array): void {
  */
 export function serveLockstep(control: Int32Array, work: (round: number) => void): void {
   let seen = 0;
-  for (;;) {
+  for (let rounds = 1; ; rounds++) {
     Atomics.wait(control, GENERATION, seen);
     seen = Atomics.load(control, GENERATION);
     if (Atomics.load(control, STOP) === 1) return;
+    if (rounds === EXIT_ON_ROUND) {
+      // Dies holding a claimed unit, as a crash mid-round would.
+      claimUnit(control, seen, UNIT_LIMIT - 1);
+      process.exit(FAULT_EXIT_CODE);
+    }
     work(seen);
   }
 }
+
+/**
+ * Fault injection, for the tests of a helper's death (never set in production): a helper
+ * serving lockstep rounds exits with FAULT_EXIT_CODE on this round of its loop.
+ */
+const EXIT_ON_ROUND = Number(process.env.SLS_FAULT_HELPER_EXIT_ON_ROUND ?? 0);
+export const FAULT_EXIT_CODE = 70;
