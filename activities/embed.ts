@@ -19,8 +19,14 @@ export interface EmbedResult {
   reused: boolean;
 }
 
+/** How the worker runs the embed step (not part of the workflow's call). */
+export interface EmbedSettings {
+  /** Threads of each t-SNE (see tsneThreadsPerRun); default the machine's available parallelism. */
+  threads?: number;
+}
+
 /** Embed step for one layer: t-SNE of its CLS features to 2-D, raw coordinates, input row order. */
-export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
+export async function embedLayer(input: EmbedInput, settings: EmbedSettings = {}): Promise<EmbedResult> {
   return failFastOnBadInput(async () => {
     const features = { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) };
     const key = artifactKey({
@@ -48,6 +54,7 @@ export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
           embedFeatureFile(input.featuresFile, temporary, {
             seed: input.seed,
             perplexity: input.perplexity,
+            threads: settings.threads,
             onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
             // A retried attempt resumes from the last state saved here.
             stateFile: `${embeddingFile}.tsne-state`,
