@@ -1,6 +1,7 @@
 /**
  * t-SNE to two dimensions as scikit-learn's `TSNE` computes it with its defaults (DESIGN section
- * 5): exact kNN affinities at the given perplexity, PCA initialisation, 250 iterations with
+ * 5): kNN affinities at the given perplexity (exact kNN up to EXACT_NEIGHBORS_UP_TO points,
+ * approximate above: neighbors.ts), PCA initialisation, 250 iterations with
  * early exaggeration and momentum 0.5, then momentum 0.8 up to `maxIter`, learning rate 'auto'.
  */
 import { InputError } from '../../errors.js';
@@ -39,8 +40,9 @@ export interface TsneOptions {
    */
   method?: 'auto' | 'exact' | 'barnes_hut' | 'fft';
   /**
-   * Threads that share the kNN search and the Barnes-Hut gradients (the caller's and helpers);
-   * default 1. The result is bit-identical whatever the number.
+   * Threads that share the kNN search, the PCA's products and every gradient (the caller's and
+   * helpers'); default 1 (runTsneOffThread: the available parallelism). The result is
+   * bit-identical whatever the number. A helper that dies fails the run with a HelperThreadError.
    */
   threads?: number;
   /** A state saved by `onCheckpoint` of a run on the same input and options: go on from there. */
