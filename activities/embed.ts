@@ -32,8 +32,14 @@ export async function embedStep(input: EmbedInput): Promise<StepDefinition> {
   };
 }
 
+/** How the worker runs the embed step (not part of the workflow's call). */
+export interface EmbedSettings {
+  /** Threads of each t-SNE (see tsneThreadsPerRun); default the machine's available parallelism. */
+  threads?: number;
+}
+
 /** Embed step for one layer: t-SNE of its CLS features to 2-D, raw coordinates, input row order. */
-export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
+export async function embedLayer(input: EmbedInput, settings: EmbedSettings = {}): Promise<EmbedResult> {
   return failFastOnBadInput(async () => {
     const context = Context.current();
     const { path: embeddingFile, reused } = await runStep({
@@ -42,6 +48,7 @@ export async function embedLayer(input: EmbedInput): Promise<EmbedResult> {
         await embedFeatureFile(input.featuresFile, temporary, {
           seed: input.seed,
           perplexity: input.perplexity,
+          threads: settings.threads,
           onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
           // A retried attempt resumes from the last state saved here.
           stateFile: `${artifact.path}.tsne-state`,

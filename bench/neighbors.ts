@@ -15,10 +15,12 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { approximateNeighbors, neighborRecall } from '../lib/embed/tsne/approximateNeighbors.js';
-import { exactNeighbors, type Neighbors } from '../lib/embed/tsne/neighbors.js';
+import { approximateNeighbors } from '../lib/embed/tsne/approximateNeighbors.js';
+import type { Neighbors } from '../lib/embed/tsne/neighborHeap.js';
+import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { SeededRandom } from '../lib/embed/tsne/random.js';
-import { ThreadTeam } from '../lib/embed/tsne/team.js';
+import { startTsneTeam } from '../lib/embed/tsne/tsneTeam.js';
+import { neighborRecall } from './neighborRecall.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,7 +79,7 @@ async function median(runs: number, once: () => Promise<Neighbors>): Promise<{ s
 }
 
 const threads = Number(args.threads);
-const team = threads > 1 ? ThreadTeam.start(threads) : undefined;
+const team = threads > 1 ? startTsneTeam(threads) : undefined;
 console.log(
   `threads ${threads}, k ${K}, ${DIMENSION}-D; load average before: ${loadavg()
     .map((x) => x.toFixed(2))

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { EmbedInput } from '../activities/embed.js';
 import { embedLayer, emitPrunedCheckpoint, extractLayerFeatures, scoreEmbedding } from '../activities/index.js';
 import type { TemporalConfig } from './config.js';
 
@@ -26,14 +27,31 @@ export function createGpuWorker(connection: NativeConnection, config: TemporalCo
   });
 }
 
-/** Orchestration and the CPU steps; one t-SNE per core. */
+/**
+ * Threads for each t-SNE when `concurrentRuns` of them may run at once on `cores` cores:
+ * max(1, floor(cores / concurrentRuns)), so that their helpers, which spin at lockstep barriers,
+ * never outnumber the cores (one t-SNE per core: one thread each; a lone t-SNE: all of them).
+ * The result of a t-SNE does not depend on its thread count.
+ */
+export function tsneThreadsPerRun(cores: number, concurrentRuns: number): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, concurrentRuns)));
+}
+
+/**
+ * Orchestration and the CPU steps: one activity per core, so each t-SNE runs on
+ * tsneThreadsPerRun(cores, cores) = 1 thread and together they fill the cores without
+ * oversubscribing them.
+ */
 export function createCpuWorker(connection: NativeConnection, config: TemporalConfig): Promise<Worker> {
+  const cores = Math.max(1, availableParallelism());
+  const concurrentActivities = cores;
+  const threads = tsneThreadsPerRun(cores, concurrentActivities);
   return Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueues.cpu,
     workflowsPath: WORKFLOWS,
-    activities: { embedLayer, scoreEmbedding, emitPrunedCheckpoint },
-    maxConcurrentActivityTaskExecutions: Math.max(1, availableParallelism()),
+    activities: { embedLayer: (input: EmbedInput) => embedLayer(input, { threads }), scoreEmbedding, emitPrunedCheckpoint },
+    maxConcurrentActivityTaskExecutions: concurrentActivities,
   });
 }

@@ -10,14 +10,7 @@ import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
 import { findHead, refitHeadTensors, withHeadBias } from '../onnx/head.js';
-import {
-  collectOutputs,
-  type ModelInputs,
-  type ModelOptions,
-  openModelFile,
-  openModelInputs,
-  readImages,
-} from '../onnx/inference.js';
+import { collectOutputs, type ModelInputs, type ModelOptions, openModelFile, openModelInputs, readImages } from '../onnx/inference.js';
 import { loadModel, type ModelProto, modelMetadata } from '../onnx/model.js';
 import { createSession } from '../onnx/session.js';
 import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } from '../onnx/surgery.js';

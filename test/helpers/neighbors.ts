@@ -1,3 +1,5 @@
+import { SeededRandom } from '../../lib/embed/tsne/random.js';
+
 /** The oracle for exact kNN tests: point i's k nearest by a plain float64 scan, ties to the smaller index. */
 export function bruteForceNeighbors(features: Float32Array, n: number, d: number, k: number, i: number): number[] {
   return bruteForceScan(features, n, d, i)
@@ -15,4 +17,24 @@ export function bruteForceScan(features: Float32Array, n: number, d: number, i: 
     all.push({ j, distance });
   }
   return all.sort((p, q) => p.distance - q.distance || p.j - q.j);
+}
+
+/**
+ * `classes` classes centred with spread 3, each a unit Gaussian in its own random `rank`-dimensional
+ * subspace plus noise of spread 0.05: like a layer's features, near a low-dimensional manifold.
+ */
+export function clustered(n: number, d: number, classes: number, rank: number, seed: number): Float32Array {
+  const random = new SeededRandom(seed);
+  const centres = Float64Array.from({ length: classes * d }, () => 3 * random.nextGaussian());
+  const axes = Float64Array.from({ length: classes * rank * d }, () => random.nextGaussian() / Math.sqrt(d));
+  const features = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = i % classes;
+    for (let a = 0; a < d; a++) features[i * d + a] = centres[c * d + a] + 0.05 * random.nextGaussian();
+    for (let r = 0; r < rank; r++) {
+      const z = random.nextGaussian();
+      for (let a = 0; a < d; a++) features[i * d + a] += z * axes[(c * rank + r) * d + a];
+    }
+  }
+  return features;
 }

@@ -3,7 +3,7 @@
  * Gaussian per point over its k nearest neighbours, with the bandwidth found by binary search to
  * match the perplexity, then symmetrised (P + P^T) and normalised to sum 1.
  */
-import type { Neighbors } from './neighbors.js';
+import type { Neighbors } from './neighborHeap.js';
 
 /** A sparse symmetric matrix in CSR form: row i's entries are [indptr[i], indptr[i + 1]). */
 export interface SparseAffinities {

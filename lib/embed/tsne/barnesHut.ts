@@ -1,17 +1,7 @@
 /**
- * The Barnes-Hut approximation of the t-SNE gradient, as scikit-learn's `_barnes_hut_tsne` with
- * its `_QuadTree`: the repulsion from a quadtree cell whose width is small against its distance
- * (max width^2 / distance^2 < angle^2) is taken from the cell's centre of mass, so each gradient
- * costs O(n log n) instead of O(n^2). The attraction over the sparse P stays exact.
- *
- * One deliberate difference: scikit-learn skips a leaf within 1e-6 of the query point entirely,
- * so coincident points (duplicate inputs stay coincident) drop out of the normalisation Z; Z is
- * then underestimated, the repulsion overestimated, and the embedding blows up (scikit-learn's
- * own TSNE does, on data with duplicate rows). Here coincident points count in Z with w = 1, as in
- * the exact gradient.
- *
- * The tree lives in a node pool of typed arrays that is reused from one gradient to the next (it
- * grows, rarely, when a layout needs more cells), so iterations do not allocate.
+ * The Barnes-Hut approximation of the t-SNE gradient, as scikit-learn's `_barnes_hut_tsne`: the
+ * repulsion from far quadtree cells (quadTree.ts) is taken from their centres of mass, so each
+ * gradient costs O(n log n) instead of O(n^2). The attraction over the sparse P stays exact.
  *
  * Threads: the points, in space-filling-curve order, are cut into GRADIENT_CHUNKS fixed chunks;
  * each member of a team builds its own copy of the tree and claims chunks until none is left.
@@ -20,21 +10,12 @@
  */
 import type { SparseAffinities } from './affinity.js';
 import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
-import { assembleGradient, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
+import { chunkStart, lockstepObjective, type TeamObjective } from './gradient.js';
+import { MAX_ANGLE, QuadTree, spatialOrder } from './quadTree.js';
+import { claimUnit, finishUnit, lockstepControl, sharedFloat64, startLockstep, type ThreadTeam } from './team.js';
 
 /** scikit-learn's default angle (theta). */
 export const DEFAULT_ANGLE = 0.5;
-/**
- * Up to this angle a cell is never summarised for a point inside it (that needs
- * width^2 < angle^2 |y_i - centre of mass|^2 <= angle^2 2 width^2), so every point meets its own
- * leaf, and itself in it, exactly once.
- */
-export const MAX_ANGLE = Math.SQRT1_2;
-/** Points closer than this on every axis share a leaf (scikit-learn's EPSILON). */
-const DUPLICATE_DISTANCE = 1e-6;
-const SUMMARY_STRIDE = 4;
-const GEOMETRY_STRIDE = 4;
 
 /** Fixed number of point chunks a gradient is split into, whatever the thread count. */
 export const GRADIENT_CHUNKS = 32;
@@ -49,6 +30,14 @@ export interface SharedGradient {
   /** [exaggeration] */
   parameters: Float64Array;
   control: Int32Array;
+}
+
+/** A helper's part of the Barnes-Hut gradients: serve rounds until stopped (replies when stopped). */
+export interface BarnesHutRequest {
+  kind: 'barnesHut';
+  affinities: SparseAffinities;
+  shared: SharedGradient;
+  angle: number;
 }
 
 /** One member's part of every gradient: the repulsion, attraction and share of Z of the chunks it claims. */
@@ -83,34 +72,28 @@ export class BarnesHutShare {
     tree.build(embedding, n, order);
     for (let chunk = claimUnit(control, round, GRADIENT_CHUNKS); chunk >= 0; chunk = claimUnit(control, round, GRADIENT_CHUNKS)) {
       let z = 0;
-      const end = chunkStart(chunk + 1, n);
-      for (let k = chunkStart(chunk, n); k < end; k++) {
+      const end = chunkStart(chunk + 1, n, GRADIENT_CHUNKS);
+      for (let k = chunkStart(chunk, n, GRADIENT_CHUNKS); k < end; k++) {
         const i = order[k];
         z += tree.repulsion(embedding[2 * i], embedding[2 * i + 1], this.squaredAngle, repulsion, 2 * i);
       }
       zParts[chunk] = z;
       // The attraction of the chunk's index range (not its spatial one): every point once either way.
-      this.attraction.rows(chunkStart(chunk, n), end, parameters[0]);
+      this.attraction.rows(chunkStart(chunk, n, GRADIENT_CHUNKS), end, parameters[0]);
       finishUnit(control);
     }
   }
-}
-
-function chunkStart(chunk: number, n: number): number {
-  return Math.floor((chunk * n) / GRADIENT_CHUNKS);
-}
-
-/** A gradient whose helpers (if any) must be released when the descent is over. */
-export interface TeamObjective {
-  objective: Objective;
-  release(): void;
 }
 
 /**
  * The Barnes-Hut objective for affinities `affinities` (see `Objective`), each gradient split
  * over the members of `team` (the calling thread alone without one).
  */
-export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTeam, angle = DEFAULT_ANGLE): TeamObjective {
+export function barnesHutObjective(
+  affinities: SparseAffinities,
+  team?: ThreadTeam<BarnesHutRequest>,
+  angle = DEFAULT_ANGLE,
+): TeamObjective {
   if (!(angle > 0 && angle <= MAX_ANGLE)) throw new RangeError(`Barnes-Hut angle must be in (0, ${MAX_ANGLE}], got ${angle}`);
   const { n } = affinities;
   const shared: SharedGradient = {
@@ -118,249 +101,19 @@ export function barnesHutObjective(affinities: SparseAffinities, team?: ThreadTe
     attraction: sharedAttraction(affinities),
     zParts: sharedFloat64(GRADIENT_CHUNKS),
     parameters: sharedFloat64(1),
-    control: new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS)),
+    control: lockstepControl(),
   };
   const own = new BarnesHutShare(affinities, shared, angle);
-  // The helpers serve rounds until released; their replies (on release) are not needed.
-  void team?.callEach({ kind: 'barnesHut', affinities, shared, angle });
-  const lockstep = new Lockstep(shared.control);
-  const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
-    own.attraction.place(embedding);
-    shared.parameters[0] = exaggeration;
-    lockstep.round(GRADIENT_CHUNKS, (round) => own.compute(round));
-    return assembleGradient(
-      affinities,
-      embedding,
-      gradient,
-      shared.repulsion,
-      own.attraction.attraction,
-      shared.zParts,
-      exaggeration,
-      computeError,
-    );
-  };
-  return {
-    objective,
+  const lockstep = startLockstep(team, { kind: 'barnesHut', affinities, shared, angle }, shared.control);
+  return lockstepObjective(affinities, {
+    compute: (embedding, exaggeration) => {
+      own.attraction.place(embedding);
+      shared.parameters[0] = exaggeration;
+      lockstep.round(GRADIENT_CHUNKS, (round) => own.compute(round));
+    },
+    repulsion: shared.repulsion,
+    attraction: own.attraction.attraction,
+    zParts: shared.zParts,
     release: () => lockstep.stop(),
-  };
-}
-
-/** Scratch for boundingBox, so that no iteration allocates. */
-const box = new Float64Array(4);
-
-/** The bounding box of the n points of `embedding`, written to `out` as [minX, minY, maxX, maxY]. */
-function boundingBox(embedding: Float64Array, n: number, out: Float64Array): void {
-  let minX = Number.POSITIVE_INFINITY;
-  let minY = Number.POSITIVE_INFINITY;
-  let maxX = Number.NEGATIVE_INFINITY;
-  let maxY = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const x = embedding[2 * i];
-    const y = embedding[2 * i + 1];
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (y < minY) minY = y;
-    if (y > maxY) maxY = y;
-  }
-  out[0] = minX;
-  out[1] = minY;
-  out[2] = maxX;
-  out[3] = maxY;
-}
-
-/**
- * Fills `order` with the point indices sorted along a Z-order (Morton) curve over the bounding
- * box, using `keys` as scratch: each key packs the interleaved quantised coordinates above the
- * point index, so one native sort of a Float64Array orders them with no allocation.
- */
-export function spatialOrder(embedding: Float64Array, n: number, keys: Float64Array, order: Int32Array): void {
-  const indexBits = Math.max(1, Math.ceil(Math.log2(n)));
-  const bitsPerAxis = Math.min(16, Math.floor((53 - indexBits) / 2)); // keys stay exact integers
-  const cells = 2 ** bitsPerAxis;
-  const indexScale = 2 ** indexBits;
-  boundingBox(embedding, n, box);
-  const minX = box[0];
-  const minY = box[1];
-  const maxX = box[2];
-  const maxY = box[3];
-  const scaleX = maxX > minX ? (cells - 1) / (maxX - minX) : 0;
-  const scaleY = maxY > minY ? (cells - 1) / (maxY - minY) : 0;
-  for (let i = 0; i < n; i++) {
-    const cellX = Math.floor((embedding[2 * i] - minX) * scaleX);
-    const cellY = Math.floor((embedding[2 * i + 1] - minY) * scaleY);
-    keys[i] = (spreadBits(cellX) * 2 + spreadBits(cellY)) * indexScale + i;
-  }
-  keys.sort();
-  for (let k = 0; k < n; k++) order[k] = keys[k] % indexScale;
-}
-
-/** Spreads the low 16 bits of v to the even bit positions (for interleaving). */
-function spreadBits(v: number): number {
-  let bits = v & 0xffff;
-  bits = (bits | (bits << 8)) & 0x00ff00ff;
-  bits = (bits | (bits << 4)) & 0x0f0f0f0f;
-  bits = (bits | (bits << 2)) & 0x33333333;
-  bits = (bits | (bits << 1)) & 0x55555555;
-  return bits >>> 0;
-}
-
-/**
- * A point-region quadtree over 2-D points. Node 0 is the root; an internal node's four children
- * are consecutive nodes starting at `firstChild` (quadrant = 2 * (x >= centre x) + (y >= centre y)).
- */
-export class QuadTree {
-  private capacity = 0;
-  private nodeCount = 0;
-  /**
-   * What a traversal reads, interleaved so that one cell is one cache line:
-   * [centre of mass x, centre of mass y, larger squared side width, number of points].
-   */
-  private summary = new Float64Array(0);
-  /** First of the four children, or -1 for a leaf. */
-  private firstChild = new Int32Array(0);
-  /** Cell geometry, needed only while building: [centre x, centre y, half width x, half width y]. */
-  private geometry = new Float64Array(0);
-  /** Cells still to visit during a traversal. */
-  private stack = new Int32Array(0);
-
-  constructor(points: number) {
-    this.grow(Math.max(16, 4 * points));
-  }
-
-  /**
-   * Rebuilds the tree over the n points of `embedding` (n x 2, row-major), inserted in the given
-   * order (a spatial order lays nearby cells out nearby in the pool).
-   */
-  build(embedding: Float64Array, n: number, order: Int32Array): void {
-    boundingBox(embedding, n, box);
-    const minX = box[0];
-    const minY = box[1];
-    // scikit-learn widens the upper bounds so that every point is strictly inside.
-    const maxX = Math.max(box[2] * (1 + 1e-3 * Math.sign(box[2])), box[2] + 1e-3);
-    const maxY = Math.max(box[3] * (1 + 1e-3 * Math.sign(box[3])), box[3] + 1e-3);
-    this.nodeCount = 1;
-    this.initCell(0, (minX + maxX) / 2, (minY + maxY) / 2, (maxX - minX) / 2, (maxY - minY) / 2);
-    for (let k = 0; k < n; k++) {
-      const i = order[k];
-      this.insert(embedding[2 * i], embedding[2 * i + 1]);
-    }
-  }
-
-  /**
-   * Writes the repulsion on the point (x, y) of the tree, sum over the other points j of
-   * w_ij^2 (y_i - y_j) with w_ij = 1 / (1 + |y_i - y_j|^2), into out[offset], out[offset + 1],
-   * and returns sum_j w_ij, both with far cells summarised by their centres of mass.
-   */
-  repulsion(x: number, y: number, squaredAngle: number, out: Float64Array, offset: number): number {
-    const { stack, summary, firstChild } = this;
-    let forceX = 0;
-    let forceY = 0;
-    let z = 0;
-    let top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-      const cell = stack[--top];
-      const base = SUMMARY_STRIDE * cell;
-      const size = summary[base + 3];
-      const dx = x - summary[base];
-      const dy = y - summary[base + 1];
-      const squaredDistance = dx * dx + dy * dy;
-      const child = firstChild[cell];
-      if (child >= 0 && summary[base + 2] >= squaredAngle * squaredDistance) {
-        // Empty quadrants are never pushed.
-        for (let c = child; c < child + 4; c++) if (summary[SUMMARY_STRIDE * c + 3] > 0) stack[top++] = c;
-        continue;
-      }
-      const w = 1 / (1 + squaredDistance);
-      z += size * w;
-      const weight = size * w * w;
-      forceX += weight * dx;
-      forceY += weight * dy;
-    }
-    out[offset] = forceX;
-    out[offset + 1] = forceY;
-    // The point's own leaf was counted, with w = 1 for itself (see MAX_ANGLE): take that out.
-    return z - 1;
-  }
-
-  private insert(x: number, y: number): void {
-    let { summary } = this;
-    let cell = 0;
-    for (;;) {
-      const base = SUMMARY_STRIDE * cell;
-      const size = summary[base + 3];
-      if (size === 0) {
-        summary[base] = x;
-        summary[base + 1] = y;
-        summary[base + 3] = 1;
-        return;
-      }
-      if (this.firstChild[cell] >= 0) {
-        summary[base] = (size * summary[base] + x) / (size + 1);
-        summary[base + 1] = (size * summary[base + 1] + y) / (size + 1);
-        summary[base + 3] = size + 1;
-        cell = this.firstChild[cell] + this.quadrant(cell, x, y);
-        continue;
-      }
-      if (Math.abs(x - summary[base]) <= DUPLICATE_DISTANCE && Math.abs(y - summary[base + 1]) <= DUPLICATE_DISTANCE) {
-        summary[base + 3] = size + 1;
-        return;
-      }
-      // A leaf with other points: split it, move its points to their quadrant, retry this cell.
-      this.split(cell);
-      summary = this.summary; // the split may have grown the pool
-      const moved = SUMMARY_STRIDE * (this.firstChild[cell] + this.quadrant(cell, summary[base], summary[base + 1]));
-      summary[moved] = summary[base];
-      summary[moved + 1] = summary[base + 1];
-      summary[moved + 3] = size;
-    }
-  }
-
-  private quadrant(cell: number, x: number, y: number): number {
-    const base = GEOMETRY_STRIDE * cell;
-    return (x >= this.geometry[base] ? 2 : 0) + (y >= this.geometry[base + 1] ? 1 : 0);
-  }
-
-  private split(cell: number): void {
-    if (this.nodeCount + 4 > this.capacity) this.grow(2 * this.capacity);
-    const first = this.nodeCount;
-    this.nodeCount += 4;
-    this.firstChild[cell] = first;
-    const base = GEOMETRY_STRIDE * cell;
-    const [centreX, centreY] = [this.geometry[base], this.geometry[base + 1]];
-    const halfX = this.geometry[base + 2] / 2;
-    const halfY = this.geometry[base + 3] / 2;
-    this.initCell(first, centreX - halfX, centreY - halfY, halfX, halfY);
-    this.initCell(first + 1, centreX - halfX, centreY + halfY, halfX, halfY);
-    this.initCell(first + 2, centreX + halfX, centreY - halfY, halfX, halfY);
-    this.initCell(first + 3, centreX + halfX, centreY + halfY, halfX, halfY);
-  }
-
-  private initCell(cell: number, centreX: number, centreY: number, halfWidthX: number, halfWidthY: number): void {
-    const base = GEOMETRY_STRIDE * cell;
-    this.geometry[base] = centreX;
-    this.geometry[base + 1] = centreY;
-    this.geometry[base + 2] = halfWidthX;
-    this.geometry[base + 3] = halfWidthY;
-    const width = 2 * Math.max(halfWidthX, halfWidthY);
-    this.summary[SUMMARY_STRIDE * cell + 2] = width * width;
-    this.summary[SUMMARY_STRIDE * cell + 3] = 0;
-    this.firstChild[cell] = -1;
-  }
-
-  /** Enlarges the node pool, keeping its contents; amortised, so rare after the first builds. */
-  private grow(capacity: number): void {
-    const summary = new Float64Array(SUMMARY_STRIDE * capacity);
-    summary.set(this.summary.subarray(0, SUMMARY_STRIDE * this.nodeCount));
-    const geometry = new Float64Array(GEOMETRY_STRIDE * capacity);
-    geometry.set(this.geometry.subarray(0, GEOMETRY_STRIDE * this.nodeCount));
-    const firstChild = new Int32Array(capacity);
-    firstChild.set(this.firstChild.subarray(0, this.nodeCount));
-    this.summary = summary;
-    this.geometry = geometry;
-    this.firstChild = firstChild;
-    // A traversal holds at most 3 pending siblings per level plus one: the pool size bounds it.
-    this.stack = new Int32Array(capacity + 4);
-    this.capacity = capacity;
-  }
+  });
 }

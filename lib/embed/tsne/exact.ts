@@ -11,9 +11,8 @@
 import { sharedWasmMemory, WASM_DATA_START, wasmModule } from '../../wasmModules.js';
 import type { SparseAffinities } from './affinity.js';
 import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
-import type { TeamObjective } from './barnesHut.js';
-import { assembleGradient, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
+import { chunkStart, lockstepObjective, type TeamObjective } from './gradient.js';
+import { claimUnit, finishUnit, lockstepControl, sharedFloat64, startLockstep, type ThreadTeam } from './team.js';
 
 /** Fixed number of row chunks a gradient is split into, whatever the thread count. */
 const ROW_CHUNKS = 32;
@@ -30,6 +29,13 @@ export interface SharedExact {
   /** [exaggeration] */
   parameters: Float64Array;
   control: Int32Array;
+}
+
+/** A helper's part of the exact gradients: serve rounds until stopped (replies when stopped). */
+export interface ExactRequest {
+  kind: 'exact';
+  affinities: SparseAffinities;
+  shared: SharedExact;
 }
 
 /** The kernel's arrays in its memory, for n points. */
@@ -82,8 +88,8 @@ export class ExactShare {
     const { xs, ys, paddedCount, repulsion, rowZ } = this.views;
     const { zParts, parameters, control } = this.shared;
     for (let chunk = claimUnit(control, round, ROW_CHUNKS); chunk >= 0; chunk = claimUnit(control, round, ROW_CHUNKS)) {
-      const start = chunkStart(chunk, n);
-      const end = chunkStart(chunk + 1, n);
+      const start = chunkStart(chunk, n, ROW_CHUNKS);
+      const end = chunkStart(chunk + 1, n, ROW_CHUNKS);
       this.kernel.repulsionRows(xs.byteOffset, ys.byteOffset, paddedCount, start, end, repulsion.byteOffset, rowZ.byteOffset);
       let z = 0;
       // Less each point's own w_ii = 1.
@@ -114,41 +120,30 @@ export class ExactShare {
   }
 }
 
-function chunkStart(chunk: number, n: number): number {
-  return Math.floor((chunk * n) / ROW_CHUNKS);
-}
-
 /**
  * The exact objective for affinities `affinities` (see `Objective`), each gradient split over the
  * members of `team` (the calling thread alone without one).
  */
-export function exactObjective(affinities: SparseAffinities, team?: ThreadTeam): TeamObjective {
+export function exactObjective(affinities: SparseAffinities, team?: ThreadTeam<ExactRequest>): TeamObjective {
   const { n } = affinities;
   const shared: SharedExact = {
     memory: sharedWasmMemory(new ExactViews(undefined, n).bytes),
     attraction: sharedAttraction(affinities),
     zParts: sharedFloat64(ROW_CHUNKS),
     parameters: sharedFloat64(1),
-    control: new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS)),
+    control: lockstepControl(),
   };
   const own = new ExactShare(affinities, shared);
-  // The helpers serve rounds until released; their replies (on release) are not needed.
-  void team?.callEach({ kind: 'exact', affinities, shared });
-  const lockstep = new Lockstep(shared.control);
-  const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
-    own.place(embedding);
-    shared.parameters[0] = exaggeration;
-    lockstep.round(ROW_CHUNKS, (round) => own.compute(round));
-    return assembleGradient(
-      affinities,
-      embedding,
-      gradient,
-      own.repulsion,
-      own.attraction.attraction,
-      shared.zParts,
-      exaggeration,
-      computeError,
-    );
-  };
-  return { objective, release: () => lockstep.stop() };
+  const lockstep = startLockstep(team, { kind: 'exact', affinities, shared }, shared.control);
+  return lockstepObjective(affinities, {
+    compute: (embedding, exaggeration) => {
+      own.place(embedding);
+      shared.parameters[0] = exaggeration;
+      lockstep.round(ROW_CHUNKS, (round) => own.compute(round));
+    },
+    repulsion: own.repulsion,
+    attraction: own.attraction.attraction,
+    zParts: shared.zParts,
+    release: () => lockstep.stop(),
+  });
 }

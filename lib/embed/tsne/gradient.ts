@@ -65,3 +65,46 @@ function exaggeratedKl(embedding: Float64Array, affinities: SparseAffinities, z:
   }
   return kl;
 }
+
+/** A gradient whose helpers (if any) must be released when the descent is over. */
+export interface TeamObjective {
+  objective: Objective;
+  release(): void;
+}
+
+/** The first point of chunk `chunk` when n points are cut into `chunks` fixed chunks. */
+export function chunkStart(chunk: number, n: number, chunks: number): number {
+  return Math.floor((chunk * n) / chunks);
+}
+
+/** What a lockstep objective (exact.ts, barnesHut.ts, interpolation.ts) computes with its team. */
+export interface LockstepGradient {
+  /** Fills `repulsion`, `attraction` and `zParts` for `embedding`, in lockstep rounds. */
+  compute(embedding: Float64Array, exaggeration: number): void;
+  /** n x 2, per point: the unnormalised repulsion sum_j w_ij^2 (y_i - y_j). */
+  repulsion: Float64Array;
+  /** n x 2, per point: the attraction at the exaggeration. */
+  attraction: Float64Array;
+  /** Per chunk: its points' share of Z, added in chunk order. */
+  zParts: Float64Array;
+  /** Stops the helpers' rounds. */
+  release(): void;
+}
+
+/** The objective (see `Objective`) that `gradient`'s rounds compute, assembled the same way for every method. */
+export function lockstepObjective(affinities: SparseAffinities, gradient: LockstepGradient): TeamObjective {
+  const objective: Objective = (embedding, out, exaggeration, computeError) => {
+    gradient.compute(embedding, exaggeration);
+    return assembleGradient(
+      affinities,
+      embedding,
+      out,
+      gradient.repulsion,
+      gradient.attraction,
+      gradient.zParts,
+      exaggeration,
+      computeError,
+    );
+  };
+  return { objective, release: () => gradient.release() };
+}

@@ -1,19 +1,22 @@
 /**
  * t-SNE to two dimensions as scikit-learn's `TSNE` computes it with its defaults (DESIGN section
- * 5): exact kNN affinities at the given perplexity, PCA initialisation, 250 iterations with
+ * 5): kNN affinities at the given perplexity (exact kNN up to EXACT_NEIGHBORS_UP_TO points,
+ * approximate above: neighbors.ts), PCA initialisation, 250 iterations with
  * early exaggeration and momentum 0.5, then momentum 0.8 up to `maxIter`, learning rate 'auto'.
  */
 import { InputError } from '../../errors.js';
 import { jointProbabilities, type SparseAffinities } from './affinity.js';
-import { barnesHutObjective, type TeamObjective } from './barnesHut.js';
+import { barnesHutObjective } from './barnesHut.js';
 import { exactObjective } from './exact.js';
+import type { TeamObjective } from './gradient.js';
 import { interpolationObjective } from './interpolation.js';
 import { exactKlDivergence } from './kl.js';
 import { nearestNeighbors } from './neighbors.js';
 import { type CheckHandler, type DescentStage, gradientDescent, newWorkspace } from './optimizer.js';
 import { pcaInitialization } from './pca.js';
 import type { TsneState } from './state.js';
-import { ThreadTeam } from './team.js';
+import type { ThreadTeam } from './team.js';
+import { startTsneTeam, type TsneRequest } from './tsneTeam.js';
 
 export interface TsneOptions {
   /** Default 30. Must be positive and less than the number of samples (scikit-learn's rule). */
@@ -37,8 +40,9 @@ export interface TsneOptions {
    */
   method?: 'auto' | 'exact' | 'barnes_hut' | 'fft';
   /**
-   * Threads that share the kNN search and the Barnes-Hut gradients (the caller's and helpers);
-   * default 1. The result is bit-identical whatever the number.
+   * Threads that share the kNN search, the PCA's products and every gradient (the caller's and
+   * helpers'); default 1 (runTsneOffThread: the available parallelism). The result is
+   * bit-identical whatever the number. A helper that dies fails the run with a HelperThreadError.
    */
   threads?: number;
   /** A state saved by `onCheckpoint` of a run on the same input and options: go on from there. */
@@ -80,7 +84,11 @@ export function autoMethod(n: number): 'exact' | 'barnes_hut' | 'fft' {
   return n < BARNES_HUT_FROM ? 'exact' : n < INTERPOLATION_FROM ? 'barnes_hut' : 'fft';
 }
 
-function objectiveFor(method: 'exact' | 'barnes_hut' | 'fft', affinities: SparseAffinities, team: ThreadTeam | undefined): TeamObjective {
+function objectiveFor(
+  method: 'exact' | 'barnes_hut' | 'fft',
+  affinities: SparseAffinities,
+  team: ThreadTeam<TsneRequest> | undefined,
+): TeamObjective {
   if (method === 'fft') return interpolationObjective(affinities, team);
   if (method === 'barnes_hut') return barnesHutObjective(affinities, team);
   return exactObjective(affinities, team);
@@ -103,7 +111,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
   if (resume && resume.embedding.length !== 2 * n)
     throw new RangeError(`the saved state is for ${resume.embedding.length / 2} samples, not ${n}`);
 
-  const team = (options.threads ?? 1) > 1 ? ThreadTeam.start(options.threads ?? 1) : undefined;
+  const team = (options.threads ?? 1) > 1 ? startTsneTeam(options.threads ?? 1) : undefined;
   let gradient: TeamObjective | undefined;
   try {
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));

@@ -31,10 +31,9 @@
 import { sharedWasmMemory, WASM_DATA_START } from '../../wasmModules.js';
 import type { SparseAffinities } from './affinity.js';
 import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
-import type { TeamObjective } from './barnesHut.js';
 import { FftKernel, FftPlan, fftLength, twiddleCapacity } from './fft.js';
-import { assembleGradient, type Objective } from './gradient.js';
-import { claimUnit, finishUnit, LOCKSTEP_SLOTS, Lockstep, sharedFloat64, type ThreadTeam } from './team.js';
+import { chunkStart, lockstepObjective, type TeamObjective } from './gradient.js';
+import { claimUnit, finishUnit, type Lockstep, lockstepControl, sharedFloat64, startLockstep, type ThreadTeam } from './team.js';
 
 /** Interpolation nodes per box and axis (FIt-SNE's n_interpolation_points, which is 3 there). */
 export const NODES_PER_BOX = 4;
@@ -127,6 +126,13 @@ export interface SharedInterpolation {
   control: Int32Array;
 }
 
+/** A helper's part of the interpolation gradients: serve rounds until stopped (replies when stopped). */
+export interface InterpolationRequest {
+  kind: 'interpolation';
+  affinities: SparseAffinities;
+  shared: SharedInterpolation;
+}
+
 /**
  * The grids, in the FFT kernel's shared memory, for FFT lengths up to `capacity`: the current
  * plan's twiddles, the kernel's spectrum (real, divided by L^2, [L][L]) and its scratch, and per
@@ -202,7 +208,7 @@ export class InterpolationShare {
     const plan = this.plan(parameters[LENGTH]);
     const nodes = NODES_PER_BOX * parameters[BOXES];
     if (phase === PLACE_ROUND) {
-      placePoints(this.attraction.embedding, chunkStart(unit, n), chunkStart(unit + 1, n), shared);
+      placePoints(this.attraction.embedding, chunkStart(unit, n, POINT_CHUNKS), chunkStart(unit + 1, n, POINT_CHUNKS), shared);
     } else if (phase === SPREAD_ROUND && unit < PAIRS) {
       spreadCharges(unit, n, shared, views.narrow[unit][0], plan.length, nodes);
       this.forward(plan, nodes, views.narrow[unit], views.wide[unit]);
@@ -210,12 +216,18 @@ export class InterpolationShare {
       if (parameters[KERNEL_STALE] === 1) this.kernelSpectrum(plan, parameters[BOX_WIDTH] / NODES_PER_BOX);
     } else if (phase === SPREAD_ROUND) {
       const chunk = unit - KERNEL_UNIT - 1;
-      this.attraction.rows(chunkStart(chunk, n), chunkStart(chunk + 1, n), parameters[EXAGGERATION]);
+      this.attraction.rows(chunkStart(chunk, n, POINT_CHUNKS), chunkStart(chunk + 1, n, POINT_CHUNKS), parameters[EXAGGERATION]);
     } else if (phase === CONVOLVE_ROUND) {
       this.inverse(plan, nodes, views.narrow[unit], views.wide[unit]);
     } else {
       const potentials = views.narrow.map((pair) => resultOf(pair, plan));
-      shared.zParts[unit] = gatherPotentials(chunkStart(unit, n), chunkStart(unit + 1, n), shared, potentials, nodes);
+      shared.zParts[unit] = gatherPotentials(
+        chunkStart(unit, n, POINT_CHUNKS),
+        chunkStart(unit + 1, n, POINT_CHUNKS),
+        shared,
+        potentials,
+        nodes,
+      );
     }
   }
 
@@ -319,10 +331,6 @@ export class InterpolationShare {
       }
     }
   }
-}
-
-function chunkStart(chunk: number, n: number): number {
-  return Math.floor((chunk * n) / POINT_CHUNKS);
 }
 
 /**
@@ -460,7 +468,7 @@ function gatherPotentials(start: number, end: number, shared: SharedInterpolatio
  * The interpolation objective for affinities `affinities` (see `Objective`), each gradient split
  * over the members of `team` (the calling thread alone without one).
  */
-export function interpolationObjective(affinities: SparseAffinities, team?: ThreadTeam): TeamObjective {
+export function interpolationObjective(affinities: SparseAffinities, team?: ThreadTeam<InterpolationRequest>): TeamObjective {
   const { n } = affinities;
   const shared: SharedInterpolation = {
     centred: sharedFloat64(2 * n),
@@ -479,39 +487,32 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
   const startRounds = (capacity: number) => {
     lockstep?.stop();
     shared.grids = { capacity, memory: sharedWasmMemory(new GridViews(undefined, capacity).bytes) };
-    shared.control = new Int32Array(new SharedArrayBuffer(4 * LOCKSTEP_SLOTS));
-    // The helpers serve rounds until released; their replies (on release) are not needed.
-    void team?.callEach({ kind: 'interpolation', affinities, shared });
-    lockstep = new Lockstep(shared.control);
+    shared.control = lockstepControl();
+    lockstep = startLockstep(team, { kind: 'interpolation', affinities, shared }, shared.control);
   };
   const { parameters } = shared;
-  const objective: Objective = (embedding, gradient, exaggeration, computeError) => {
-    const { shape, boxWidth, low } = gridFor(embedding, n);
-    const grown = shape.length > shared.grids.capacity;
-    if (grown) startRounds(Math.min(MAX_FFT_LENGTH, fftLength(CAPACITY_HEADROOM * shape.length)));
-    if (grown || parameters[LENGTH] !== shape.length) own.writeTwiddles(shape.length);
-    const stale = grown || parameters[LENGTH] !== shape.length || parameters[BOX_WIDTH] !== boxWidth;
-    own.attraction.place(embedding);
-    parameters[EXAGGERATION] = exaggeration;
-    parameters[LENGTH] = shape.length;
-    parameters[BOXES] = shape.boxes;
-    parameters[BOX_WIDTH] = boxWidth;
-    parameters[KERNEL_STALE] = stale ? 1 : 0;
-    parameters[LOW] = low;
-    for (const round of [PLACE_ROUND, SPREAD_ROUND, CONVOLVE_ROUND, GATHER_ROUND]) {
-      parameters[ROUND] = round;
-      lockstep!.round(ROUND_UNITS[round], (generation) => own.compute(generation));
-    }
-    return assembleGradient(
-      affinities,
-      embedding,
-      gradient,
-      shared.repulsion,
-      own.attraction.attraction,
-      shared.zParts,
-      exaggeration,
-      computeError,
-    );
-  };
-  return { objective, release: () => lockstep?.stop() };
+  return lockstepObjective(affinities, {
+    compute: (embedding, exaggeration) => {
+      const { shape, boxWidth, low } = gridFor(embedding, n);
+      const grown = shape.length > shared.grids.capacity;
+      if (grown) startRounds(Math.min(MAX_FFT_LENGTH, fftLength(CAPACITY_HEADROOM * shape.length)));
+      if (grown || parameters[LENGTH] !== shape.length) own.writeTwiddles(shape.length);
+      const stale = grown || parameters[LENGTH] !== shape.length || parameters[BOX_WIDTH] !== boxWidth;
+      own.attraction.place(embedding);
+      parameters[EXAGGERATION] = exaggeration;
+      parameters[LENGTH] = shape.length;
+      parameters[BOXES] = shape.boxes;
+      parameters[BOX_WIDTH] = boxWidth;
+      parameters[KERNEL_STALE] = stale ? 1 : 0;
+      parameters[LOW] = low;
+      for (const round of [PLACE_ROUND, SPREAD_ROUND, CONVOLVE_ROUND, GATHER_ROUND]) {
+        parameters[ROUND] = round;
+        lockstep!.round(ROUND_UNITS[round], (generation) => own.compute(generation));
+      }
+    },
+    repulsion: shared.repulsion,
+    attraction: own.attraction.attraction,
+    zParts: shared.zParts,
+    release: () => lockstep?.stop(),
+  });
 }

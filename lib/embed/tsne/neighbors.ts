@@ -7,7 +7,7 @@
  * whose k-th exact distance is not provably below every rejected candidate (given the f32 error
  * bound) is scanned in full. The result is therefore the same whatever the thread count or tiling.
  */
-import { approximateNeighbors } from './approximateNeighbors.js';
+import { approximateNeighbors, type CellsRequest } from './approximateNeighbors.js';
 import {
   type Candidates,
   type ClaimedCandidates,
@@ -16,26 +16,33 @@ import {
   searchClaimedCandidates,
   tilePairCount,
 } from './knnKernel.js';
+import { CANDIDATE_SLACK, type Neighbors, offer, sortHeap, squaredDistance } from './neighborHeap.js';
 import type { ThreadTeam } from './team.js';
 
-export interface Neighbors {
-  /** Number of neighbours per point. */
-  k: number;
-  /** indices[i * k + r]: the r-th nearest neighbour of point i (itself excluded). */
-  indices: Int32Array;
-  /** sqDistances[i * k + r]: its squared Euclidean distance, computed in float64. */
-  sqDistances: Float64Array;
+/** A helper's share of the exact search: the tile pairs it claims (see searchClaimedCandidates). */
+export interface CandidatesRequest {
+  kind: 'candidates';
+  features: Float32Array;
+  n: number;
+  d: number;
+  capacity: number;
+  /** Shared counter of the tile pairs claimed so far. */
+  next: Int32Array;
 }
 
-/** Candidates kept per point beyond k, so that the exactness check rarely fails. */
-const CANDIDATE_SLACK = 8;
 const F32_UNIT_ROUNDOFF = 2 ** -24;
 
 /**
  * The k nearest neighbours of each of the n rows of `features` (n x d, row-major), nearest
  * first, ties in distance to the smaller index. The kernel work is split over `team`'s threads.
  */
-export async function exactNeighbors(features: Float32Array, n: number, d: number, k: number, team?: ThreadTeam): Promise<Neighbors> {
+export async function exactNeighbors(
+  features: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  team?: ThreadTeam<CandidatesRequest>,
+): Promise<Neighbors> {
   const capacity = Math.min(n - 1, k + CANDIDATE_SLACK);
   // Distances do not change under translation, but the kernel's f32 error grows with the norms:
   // centred rows (features often share a large offset) keep it small.
@@ -65,7 +72,7 @@ export function nearestNeighbors(
   n: number,
   d: number,
   k: number,
-  team?: ThreadTeam,
+  team?: ThreadTeam<CandidatesRequest | CellsRequest>,
   options: { seed?: number; exactUpTo?: number } = {},
 ): Promise<Neighbors> {
   return n <= (options.exactUpTo ?? EXACT_NEIGHBORS_UP_TO)
@@ -148,102 +155,4 @@ function squaredDistanceToOrigin(features: Float32Array, offset: number, d: numb
   let sum = 0;
   for (let a = 0; a < d; a++) sum += features[offset + a] * features[offset + a];
   return sum;
-}
-
-export function squaredDistance(features: Float32Array, offsetA: number, offsetB: number, d: number): number {
-  // Four running sums let the CPU overlap the additions.
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let axis = 0;
-  for (; axis + 3 < d; axis += 4) {
-    const d0 = features[offsetA + axis] - features[offsetB + axis];
-    const d1 = features[offsetA + axis + 1] - features[offsetB + axis + 1];
-    const d2 = features[offsetA + axis + 2] - features[offsetB + axis + 2];
-    const d3 = features[offsetA + axis + 3] - features[offsetB + axis + 3];
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-    s2 += d2 * d2;
-    s3 += d3 * d3;
-  }
-  for (; axis < d; axis++) {
-    const delta = features[offsetA + axis] - features[offsetB + axis];
-    s0 += delta * delta;
-  }
-  return s0 + s1 + (s2 + s3);
-}
-
-/** Whether (distanceA, indexA) comes after (distanceB, indexB) in nearest-first order. */
-function farther(distanceA: number, indexA: number, distanceB: number, indexB: number): boolean {
-  return distanceA > distanceB || (distanceA === distanceB && indexA > indexB);
-}
-
-/** Offers candidate j at `distance` to point i's max-heap of its k nearest so far. */
-export function offer(
-  heapDistance: Float64Array,
-  heapIndex: Int32Array,
-  heapSize: Int32Array,
-  k: number,
-  i: number,
-  distance: number,
-  j: number,
-): void {
-  const base = i * k;
-  const size = heapSize[i];
-  if (size < k) {
-    let slot = size;
-    while (slot > 0) {
-      const parent = (slot - 1) >> 1;
-      if (!farther(distance, j, heapDistance[base + parent], heapIndex[base + parent])) break;
-      heapDistance[base + slot] = heapDistance[base + parent];
-      heapIndex[base + slot] = heapIndex[base + parent];
-      slot = parent;
-    }
-    heapDistance[base + slot] = distance;
-    heapIndex[base + slot] = j;
-    heapSize[i] = size + 1;
-    return;
-  }
-  if (!farther(heapDistance[base], heapIndex[base], distance, j)) return;
-  siftDown(heapDistance, heapIndex, base, k, 0, distance, j);
-}
-
-/** Places (distance, index) at `slot` of the max-heap [base, base + size) and sifts it down. */
-function siftDown(
-  heapDistance: Float64Array,
-  heapIndex: Int32Array,
-  base: number,
-  size: number,
-  slot: number,
-  distance: number,
-  index: number,
-): void {
-  for (;;) {
-    let child = 2 * slot + 1;
-    if (child >= size) break;
-    if (
-      child + 1 < size &&
-      farther(heapDistance[base + child + 1], heapIndex[base + child + 1], heapDistance[base + child], heapIndex[base + child])
-    ) {
-      child++;
-    }
-    if (!farther(heapDistance[base + child], heapIndex[base + child], distance, index)) break;
-    heapDistance[base + slot] = heapDistance[base + child];
-    heapIndex[base + slot] = heapIndex[base + child];
-    slot = child;
-  }
-  heapDistance[base + slot] = distance;
-  heapIndex[base + slot] = index;
-}
-
-/** Heap sort in place: the max-heap [base, base + size) becomes nearest-first. */
-export function sortHeap(heapDistance: Float64Array, heapIndex: Int32Array, base: number, size: number): void {
-  for (let end = size - 1; end > 0; end--) {
-    const distance = heapDistance[base + end];
-    const index = heapIndex[base + end];
-    heapDistance[base + end] = heapDistance[base];
-    heapIndex[base + end] = heapIndex[base];
-    siftDown(heapDistance, heapIndex, base, end, 0, distance, index);
-  }
 }

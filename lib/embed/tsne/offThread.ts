@@ -22,7 +22,7 @@ export type OffThreadMessage =
   | { kind: 'progress'; iteration: number }
   | { kind: 'checkpoint'; state: TsneState }
   | { kind: 'result'; result: TsneResult }
-  | { kind: 'error'; inputFile?: string; message: string };
+  | { kind: 'error'; inputFile?: string; name: string; message: string };
 
 export interface OffThreadOptions extends TsneOptions {
   /** Stops the thread (and rejects with the signal's reason) when aborted, e.g. on cancellation. */
@@ -47,23 +47,42 @@ export function runTsneOffThread(features: Float32Array, n: number, d: number, o
   const worker = startThread(new URL('./tsneThread.ts', import.meta.url), job as unknown as Record<string, unknown>);
   let checkpointsHandled: Promise<void> = Promise.resolve();
   return new Promise<TsneResult>((resolve, reject) => {
-    const fail = (error: Error) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
       void worker.terminate();
-      reject(error);
+      outcome();
     };
+    const fail = (error: Error) => settle(() => reject(error));
     worker.on('error', fail);
+    // A thread that ends without a word (process.exit, out of memory) must not leave the run waiting.
+    worker.on('exit', (code) => fail(new TsneThreadError(`the t-SNE thread exited (code ${code}) before reporting a result`)));
     signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
     worker.on('message', (message: OffThreadMessage) => {
       if (message.kind === 'progress') onProgress?.(message.iteration);
       else if (message.kind === 'checkpoint') checkpointsHandled = checkpointsHandled.then(() => onCheckpoint?.(message.state));
       else {
-        void worker.terminate();
-        const settle = () =>
+        // The thread has answered: its exit from here on is the one settle() asks for.
+        worker.removeAllListeners('exit');
+        const outcome = () =>
           message.kind === 'result'
             ? resolve(message.result)
-            : reject(message.inputFile !== undefined ? new InputError(message.inputFile, message.message) : new Error(message.message));
-        checkpointsHandled.then(settle, reject);
+            : reject(message.inputFile !== undefined ? new InputError(message.inputFile, message.message) : reportedError(message));
+        checkpointsHandled.then(() => settle(outcome), fail);
       }
     });
   });
+}
+
+/** The t-SNE thread died: a resource failure, retried (as every error but bad input is). */
+export class TsneThreadError extends Error {
+  override name = 'TsneThreadError';
+}
+
+/** The error the thread reported (its stack in the message), under its name: a HelperThreadError stays recognisable. */
+function reportedError({ name, message }: { name: string; message: string }): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
 }

@@ -16,6 +16,9 @@ import { SeededRandom } from './random.js';
 import { FeatureKernel, type RowProductsJob, rowProductUnits, SymmetricProducts } from './rowProductsKernel.js';
 import { awaitClaims, type ThreadTeam } from './team.js';
 
+/** A helper's share of the PCA's row products: the blocks it claims (see workOnRowProducts). */
+export type RowProductsRequest = { kind: 'rowProducts' } & RowProductsJob;
+
 const INIT_STD = 1e-4;
 /** A second coordinate with less spread than this times the first one's counts as missing. */
 const DEGENERATE_RATIO = 1e-6;
@@ -36,7 +39,7 @@ export async function pcaInitialization(
   n: number,
   d: number,
   seed: number,
-  team?: ThreadTeam,
+  team?: ThreadTeam<RowProductsRequest>,
 ): Promise<Float64Array> {
   // The centred data, features[i * d + a] - mean[a] (float64), is never stored: each use
   // recomputes it (in the kernel, from its copy of the features).
@@ -79,7 +82,7 @@ async function principalAxes(
   d: number,
   count: number,
   seed: number,
-  team: ThreadTeam | undefined,
+  team: ThreadTeam<RowProductsRequest> | undefined,
   kernel: FeatureKernel,
 ): Promise<Float64Array> {
   // The small symmetric matrix: the Gram matrix (n x n) when n < d, else the covariance (d x d).
@@ -124,7 +127,7 @@ async function rowProducts(
   n: number,
   d: number,
   gram: boolean,
-  team: ThreadTeam | undefined,
+  team: ThreadTeam<RowProductsRequest> | undefined,
   kernel: FeatureKernel,
 ): Promise<Float64Array> {
   const helpers = (team?.size ?? 1) - 1;
@@ -139,9 +142,9 @@ async function rowProducts(
     counter: new Int32Array(new SharedArrayBuffer(8)),
   };
   // Helpers that start after the last block was claimed just return.
-  void team?.callEach({ kind: 'rowProducts', ...job });
+  team?.callEach({ kind: 'rowProducts', ...job });
   kernel.workOn(job);
-  awaitClaims(job.counter, rowProductUnits(m));
+  awaitClaims(job.counter, rowProductUnits(m), team);
   return job.products;
 }
 

@@ -64,3 +64,15 @@ export class SeededRandom {
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
+
+/** `count` distinct points of [0, n), in a random order (a partial Fisher-Yates shuffle). */
+export function seededSample(n: number, count: number, random: SeededRandom): Int32Array {
+  const points = Int32Array.from({ length: n }, (_, i) => i);
+  for (let s = 0; s < count; s++) {
+    const pick = s + Math.floor(random.nextFloat() * (n - s));
+    const point = points[pick];
+    points[pick] = points[s];
+    points[s] = point;
+  }
+  return points.subarray(0, count);
+}

@@ -17,5 +17,5 @@ try {
 } catch (error) {
   const inputFile = error instanceof InputError ? error.file : undefined;
   const message = error instanceof InputError ? error.message.slice(error.file.length + 2) : String((error as Error)?.stack ?? error);
-  post({ kind: 'error', inputFile, message });
+  post({ kind: 'error', inputFile, name: (error as Error)?.name ?? 'Error', message });
 }

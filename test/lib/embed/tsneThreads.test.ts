@@ -14,7 +14,7 @@ import { pcaInitialization } from '../../../lib/embed/tsne/pca.js';
 import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { decodeState, encodeState, loadState, saveState, type TsneState } from '../../../lib/embed/tsne/state.js';
-import { ThreadTeam } from '../../../lib/embed/tsne/team.js';
+import { startTsneTeam } from '../../../lib/embed/tsne/tsneTeam.js';
 import { InputError } from '../../../lib/errors.js';
 import { readEmbedding, writeFeatures } from '../../../lib/io/arrowTensors.js';
 import { bruteForceNeighbors } from '../../helpers/neighbors.js';
@@ -54,7 +54,7 @@ describe('exactNeighbors across threads', () => {
     const { features } = blobs(60, 5, 6, 4);
     const n = 300;
     const one = await exactNeighbors(features, n, 6, 9);
-    const team = ThreadTeam.start(2);
+    const team = startTsneTeam(2);
     try {
       const two = await exactNeighbors(features, n, 6, 9, team);
       expect(Array.from(two.indices)).toEqual(Array.from(one.indices));
@@ -181,7 +181,7 @@ describe('pcaInitialization across threads', () => {
     const oneGram = await pcaInitialization(features, 100, 150, 3);
     const shared = new Float32Array(new SharedArrayBuffer(features.byteLength));
     shared.set(features);
-    const team = ThreadTeam.start(2);
+    const team = startTsneTeam(2);
     try {
       // Blocks go to whichever thread claims them first (the helper may still be starting).
       for (let attempt = 0; attempt < 2; attempt++) {
