@@ -43,10 +43,10 @@ async function runsOf(workflowId: string) {
 
 describe('SweepWorkflow on a real Temporal server', () => {
   // Seconds on an idle 2-core host; the long limit is for a host shared with other work.
-  it('prunes 20 small datasets, at most 4 at a time, in short histories', { timeout: 300_000 }, async () => {
-    const file = await writeDigitsSweep(temporaryDir(), 'twenty', 20, 100, 'concurrency: 4\n');
+  it('prunes 8 small datasets, at most 3 at a time, in short histories', { timeout: 300_000 }, async () => {
+    const file = await writeDigitsSweep(temporaryDir(), 'eight', 8, 100, 'concurrency: 3\n');
     const plan = await loadSweep(file);
-    const input = sweepInput(plan, config, 8);
+    const input = sweepInput(plan, config, 3);
     const started = performance.now();
     const { handle, state } = await launchSweep(env.client, input);
     expect(state).toBe('started');
@@ -73,11 +73,11 @@ describe('SweepWorkflow on a real Temporal server', () => {
     }
     const result: SweepResult = await outcome;
     const seconds = (performance.now() - started) / 1000;
-    console.log(`sweep of 20 datasets x 100 rows, P = 4: ${seconds.toFixed(1)} s`);
+    console.log(`sweep of 8 datasets x 100 rows, P = 3: ${seconds.toFixed(1)} s`);
 
-    expect(result).toMatchObject({ total: 20, done: 20, failed: 0, running: 0, pending: 0 });
+    expect(result).toMatchObject({ total: 8, done: 8, failed: 0, running: 0, pending: 0 });
     expect(mostRunning).toBeGreaterThan(1);
-    expect(mostRunning).toBeLessThanOrEqual(4);
+    expect(mostRunning).toBeLessThanOrEqual(3);
     expect(sawStage).toBe(true);
 
     // Each child decided every alpha from its own full curve, with the cut rule.
@@ -88,10 +88,10 @@ describe('SweepWorkflow on a real Temporal server', () => {
       expect(child.keptBlocks).toEqual(childResult.decisions.map((decision) => decision.keptBlocks));
       const description = await env.client.workflow.getHandle(child.childId).describe();
       expect(description.typedSearchAttributes.get(SWEEP)).toBe(plan.sweepId);
-      expect(await description.staticSummary()).toBe(`${child.datasetName} · vit · seed 0 (sweep twenty)`);
+      expect(await description.staticSummary()).toBe(`${child.datasetName} · vit · seed 0 (sweep eight)`);
     }
 
-    // 20 children, 8 per run: three runs, each history far under the 10,240-event warning.
+    // 8 children, 3 per run: three runs, each history far under the 10,240-event warning.
     const runs = await runsOf(plan.sweepId);
     expect(runs.map((run) => run.status.name).sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
     for (const run of runs) {
