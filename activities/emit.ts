@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { CutDecision } from '../lib/decide/cutRule.js';
+import type { CutStability } from '../lib/decide/repeats.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
@@ -19,6 +20,8 @@ export interface EmitInput extends ModelOptions {
   artifactRoot: string;
   decision: CutDecision;
   scores: Array<number | null>;
+  /** The repeats' cuts, written into the manifest (and so part of its name); absent for one seed. */
+  stability?: CutStability;
 }
 
 export interface EmitResult {
@@ -45,6 +48,7 @@ export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult
     const parameters = {
       decision: input.decision,
       scores: input.scores,
+      stability: input.stability,
       mean: input.mean,
       std: input.std,
       blockOutputs: input.blockOutputs,

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
+import type { CutStability } from '../decide/repeats.js';
 import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
@@ -40,6 +41,8 @@ export interface EmitOptions extends ModelOptions {
   /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
   evalData?: string;
   headC?: number;
+  /** The repeats' cuts at this alpha, for the manifest; absent for a single-seed run. */
+  stability?: CutStability;
   speed?: SpeedOptions;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
 }
@@ -89,6 +92,8 @@ export interface CheckpointManifest {
   storage: Omit<StoredCheckpoint, 'path'>;
   /** The ONNX file's name in the store, beside this manifest. */
   checkpoint: string;
+  /** Whether the t-SNE repeats agree on the cut; only for runs with repeats. */
+  stability?: CutStability;
 }
 
 export function manifestFileName(name: string): string {
@@ -199,6 +204,7 @@ export async function emitCheckpoint(
       speed,
       storage,
       checkpoint: `${name}.onnx`,
+      stability: options.stability,
     };
     await writeFileAtomic(join(storeDir, manifestFileName(name)), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
