@@ -8,11 +8,14 @@ export function formatResultTable(result: PruneDatasetResult): string {
   ];
   const { repeats } = result;
   const number = (value: number | null | undefined) => (value === null || value === undefined ? '   -   ' : value.toFixed(4).padStart(7));
-  lines.push(repeats ? `layer  mean SC  spread   ${repeats.seeds.map((seed) => `seed ${seed}`).join('  ')}` : 'layer  SC       ');
+  const seedLabels = repeats?.seeds.map((seed) => `seed ${seed}`.padStart(7)) ?? [];
+  lines.push(repeats ? `layer  mean SC  spread   ${seedLabels.join('  ')}` : 'layer  SC       ');
   for (let layer = result.scores.length; layer >= 1; layer--) {
     const score = result.scores[layer - 1];
     const marks = [layer <= first.keptBlocks ? 'kept' : 'pruned', layer === first.failedLayer ? '< T' : ''].filter(Boolean).join(', ');
-    const perRepeat = repeats ? `${number(repeats.spread[layer - 1])}  ${repeats.scores[layer - 1].map(number).join('  ')}  ` : '';
+    const perRepeat = repeats
+      ? `${number(repeats.spread[layer - 1])}  ${repeats.scores[layer - 1].map((score, repeat) => number(score).padStart(seedLabels[repeat].length)).join('  ')}  `
+      : '';
     lines.push(`${String(layer).padStart(5)}  ${number(score)}  ${perRepeat}${marks}`);
   }
   for (const decision of result.decisions.slice(1))
