@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { CutDecision } from '../lib/decide/cutRule.js';
+import type { CutStability } from '../lib/decide/repeats.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
@@ -19,6 +20,8 @@ export interface EmitInput extends ModelOptions {
   artifactRoot: string;
   decision: CutDecision;
   scores: Array<number | null>;
+  /** The repeats' cuts, written into the manifest (and so part of its name); absent for one seed. */
+  stability?: CutStability;
 }
 
 export interface EmitResult {
@@ -48,7 +51,14 @@ export async function emitStep(input: EmitInput): Promise<StepDefinition> {
     kind: 'checkpoints',
     step: 'emit',
     inputs,
-    parameters: { decision: input.decision, scores: input.scores, mean: input.mean, std: input.std, blockOutputs: input.blockOutputs },
+    parameters: {
+      decision: input.decision,
+      scores: input.scores,
+      stability: input.stability,
+      mean: input.mean,
+      std: input.std,
+      blockOutputs: input.blockOutputs,
+    },
     layout: '.onnx',
     // The manifest, <key>.json; the shared tensors the checkpoint references are verified with it.
     companions: ['.json'],

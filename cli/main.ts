@@ -22,6 +22,12 @@ function integer(value: string): number {
   return parsed;
 }
 
+function positiveInteger(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return parsed;
+}
+
 function alphaList(value: string): number[] {
   const alphas = value.split(',').map(Number);
   if (alphas.some((alpha) => !(alpha > 0 && alpha <= 1))) {
@@ -54,6 +60,7 @@ interface RunOptions {
   data: string;
   alpha: number[];
   seed: number;
+  repeats?: number;
   out: string;
   fullCurve?: boolean;
   batch?: number;
@@ -79,6 +86,8 @@ async function runAndReport(options: RunOptions): Promise<void> {
     datasetName: options.name,
     alphas: options.alpha,
     seed: options.seed,
+    // One repeat is the input of today's runs (and their workflow ID): leave it out.
+    repeats: options.repeats === 1 ? undefined : options.repeats,
     fullCurve: options.fullCurve,
     executionProvider: options.ep,
     modelOptions: modelOptionsOf(options),
@@ -97,6 +106,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
     keptBlocks: first.keptBlocks,
     checkpoint: result.checkpoints[0].checkpoint,
     decisions: result.decisions,
+    ...(result.repeats && { repeats: result.repeats }),
     checkpoints: result.checkpoints,
     reused: result.reused,
     seconds,
@@ -176,6 +186,12 @@ const runCommand = (name: string, description: string) =>
     .description(description)
     .option('--alpha <a[,a2,...]>', 'one or more alphas in (0, 1]', alphaList, [0.3])
     .option('--seed <s>', 'random seed', integer, 0)
+    .option(
+      '--repeats <r>',
+      "t-SNE seeds per layer: the cut is the mean curve's, and the run says whether the repeats agree",
+      positiveInteger,
+      1,
+    )
     .option('--full-curve', 'score every layer, not only down to the cut')
     .option('--batch <n>', 'extraction batch size', integer)
     .addOption(epOption())

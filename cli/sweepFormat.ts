@@ -31,8 +31,9 @@ export function formatSweepStatus(status: SweepStatus): string {
     if (child.status === 'done') detail = `kept ${child.keptBlocks?.join(', ')} of ${child.blocks} blocks`;
     else if (child.status === 'failed') detail = child.error ?? '';
     else if (stage) detail = stage.layers > 0 ? `${stage.stage} (${stage.scored}/${stage.layers} layers scored)` : stage.stage;
-    return [child.datasetName, child.modelName, String(child.seed), child.status, detail];
+    const stable = child.stable === undefined ? '-' : child.stable ? 'yes' : 'no';
+    return [child.datasetName, child.modelName, String(child.seed), child.status, stable, detail];
   });
-  lines.push(...table([['dataset', 'model', 'seed', 'status', `detail (alpha ${status.alphas.join(', ')})`], ...rows]));
+  lines.push(...table([['dataset', 'model', 'seed', 'status', 'stable', `detail (alpha ${status.alphas.join(', ')})`], ...rows]));
   return `${lines.join('\n')}\n`;
 }

@@ -63,6 +63,7 @@ function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput
     // Every alpha is decided from one curve, and the report draws the whole of it.
     fullCurve: true,
     waveSize: plan.waveSize,
+    repeats: plan.repeats,
     modelOptions: child.modelOptions,
     taskQueues: input.taskQueues,
     heartbeatTimeout: input.heartbeatTimeout,
@@ -117,6 +118,7 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
         status: 'done',
         keptBlocks: result.decisions.map((decision) => decision.keptBlocks),
         blocks: result.scores.length,
+        ...(result.repeats && { stable: result.repeats.stable }),
       };
     } catch (error) {
       // A cancelled sweep ends as cancelled, its children with it; that is no child's failure.

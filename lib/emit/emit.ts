@@ -6,6 +6,7 @@
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
+import type { CutStability } from '../decide/repeats.js';
 import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
@@ -31,6 +32,8 @@ export interface EmitOptions extends ModelOptions {
   /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
   evalData?: string;
   headC?: number;
+  /** The repeats' cuts at this alpha, for the manifest; absent for a single-seed run. */
+  stability?: CutStability;
   speed?: SpeedOptions;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
 }
@@ -80,6 +83,8 @@ export interface CheckpointManifest {
   storage: Omit<StoredCheckpoint, 'path' | 'tensorFiles'>;
   /** The ONNX file's name in the store, beside this manifest. */
   checkpoint: string;
+  /** Whether the t-SNE repeats agree on the cut; only for runs with repeats. */
+  stability?: CutStability;
 }
 
 /** Where emitCheckpoint writes: final paths, or temporary ones in the store while publishing. */
@@ -206,6 +211,7 @@ export async function emitCheckpoint(
       speed,
       storage,
       checkpoint: files.name,
+      stability: options.stability,
     };
     await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     return { manifest, tensorFiles };

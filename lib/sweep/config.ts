@@ -34,6 +34,8 @@ const sweepSchema = z.strictObject({
   datasets: z.array(datasetSchema).min(1, 'must list at least one dataset'),
   alphas: z.array(alpha).min(1, 'must list at least one alpha').default([0.3]),
   seeds: z.array(z.number().int('must be an integer').min(0, 'must be >= 0')).min(1, 'must list at least one seed').default([0]),
+  /** t-SNE seeds per layer in every run: the cut is the mean curve's, and each run says whether its repeats agree. */
+  repeats: z.number().int('must be an integer').min(1, 'must be at least 1').default(1),
   /** Output root: the report and the sweep's result go under it. */
   output: path,
   /** Report directory, relative to the output root. */
@@ -69,6 +71,8 @@ export interface SweepPlan {
   outputRoot: string;
   reportDir: string;
   waveSize?: number;
+  /** t-SNE seeds per layer; absent for one. */
+  repeats?: number;
   children: SweepChildPlan[];
 }
 
@@ -146,8 +150,11 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     runs.map(async (run) => ({ model: await modelDigest(run.model), data: await contentDigest(run.data) })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
+  // One repeat is left out of the key (undefined), so sweeps written before repeats keep their ID.
+  const repeats = sweep.repeats > 1 ? sweep.repeats : undefined;
   const key = artifactKey({
     name: sweep.name,
+    repeats,
     alphas: sweep.alphas,
     batchSize: sweep.batchSize,
     waveSize: sweep.waveSize,
@@ -163,6 +170,7 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     outputRoot,
     reportDir,
     waveSize: sweep.waveSize,
+    repeats,
     children: runs.map(({ mean, std, ...run }) => ({
       childId: `${sweepId}.${run.datasetName}.${run.modelName}.s${run.seed}`,
       ...run,

@@ -6,7 +6,9 @@
 import type { SweepPlan } from './config.js';
 
 /** What a finished child left behind: small, so hundreds fit in a continue-as-new input. */
-export type ChildOutcome = { status: 'done'; keptBlocks: number[]; blocks: number } | { status: 'failed'; error: string };
+export type ChildOutcome =
+  /** `stable` only for runs with repeats: whether every repeat's cut equals the mean curve's. */
+  { status: 'done'; keptBlocks: number[]; blocks: number; stable?: boolean } | { status: 'failed'; error: string };
 
 export type ChildStatus = 'pending' | 'running' | ChildOutcome['status'];
 
@@ -18,6 +20,7 @@ export interface SweepChildProgress {
   status: ChildStatus;
   keptBlocks?: number[];
   blocks?: number;
+  stable?: boolean;
   error?: string;
 }
 

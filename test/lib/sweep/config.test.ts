@@ -31,6 +31,7 @@ describe('parseSweepFile', () => {
       datasets: [{ name: 'd', data: 'd.arrow' }],
       alphas: [0.3],
       seeds: [0],
+      repeats: 1,
       output: 'out',
       report: 'report',
       concurrency: 4,
@@ -92,6 +93,18 @@ describe('planSweep', () => {
     expect(otherData.sweepId).not.toBe(original.sweepId);
   });
 
+  it('keeps the ID of a sweep without repeats for "repeats: 1", and changes it for more', async () => {
+    const original = await planSweep(parseSweepFile(VALID, FILE), FILE);
+    const one = await planSweep(parseSweepFile(`${VALID}repeats: 1\n`, FILE), FILE);
+    const three = await planSweep(parseSweepFile(`${VALID}repeats: 3\n`, FILE), FILE);
+    expect(one.sweepId).toBe(original.sweepId);
+    expect(one.repeats).toBeUndefined();
+    expect(three.sweepId).not.toBe(original.sweepId);
+    expect(three.repeats).toBe(3);
+    expect(() => parseSweepFile(`${VALID}repeats: 0\n`, FILE)).toThrow(/night\.yaml: repeats: must be at least 1/);
+    expect(() => parseSweepFile(`${VALID}repeats: 2.5\n`, FILE)).toThrow(/night\.yaml: repeats: must be an integer/);
+  });
+
   it('rejects a report path outside the output root', async () => {
     await expect(planSweep(parseSweepFile(`${VALID}report: ../../etc\n`, FILE), FILE)).rejects.toThrow(
       /night\.yaml: report: "\.\.\/\.\.\/etc" leads outside the output root \/sweeps\/out/,
@@ -123,6 +136,7 @@ describe('planSweep', () => {
     ]);
     // Recorded before the plan's options became one object: the ID hashes the same content.
     expect(plan.sweepId).toBe('sweep-s-67d3d12285bf96fa');
+    expect(plan.repeats).toBeUndefined();
     expect(plan.outputRoot).toBe(join(dir, 'runs'));
     await expect(loadSweep(join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: cannot read the sweep file/);
   });
