@@ -4,8 +4,9 @@ import { Context } from '@temporalio/activity';
 import type { CutDecision } from '../lib/decide/cutRule.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy, manifestFileName } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
+import { datasetDigest } from '../lib/io/datasets.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { artifactKey, contentDigest, exists, STEP_VERSIONS } from '../lib/store/artifacts.js';
+import { artifactKey, exists, STEP_VERSIONS } from '../lib/store/artifacts.js';
 import { type Provenance, reuseIfIntact, writeLineage } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
@@ -43,8 +44,8 @@ export interface EmitResult {
 export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult> {
   return failFastOnBadInput(async () => {
     const model = { path: input.model, sha256: await modelDigest(input.model) };
-    const data = { path: input.data, sha256: await contentDigest(input.data) };
-    const evalData = input.evalData === undefined ? undefined : { path: input.evalData, sha256: await contentDigest(input.evalData) };
+    const data = { path: input.data, sha256: await datasetDigest(input.data) };
+    const evalData = input.evalData === undefined ? undefined : { path: input.evalData, sha256: await datasetDigest(input.evalData) };
     const parameters = {
       decision: input.decision,
       scores: input.scores,

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract/extract.js';
+import { datasetDigest } from '../lib/io/datasets.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { artifactKey, contentDigest, STEP_VERSIONS } from '../lib/store/artifacts.js';
+import { artifactKey, STEP_VERSIONS } from '../lib/store/artifacts.js';
 import { publishWithLineage, reuseIfIntact } from '../lib/store/lineage.js';
 import { failFastOnBadInput } from './failures.js';
 
@@ -33,7 +34,7 @@ export interface ExtractResult {
 export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
   return failFastOnBadInput(async () => {
     const model = { path: input.model, sha256: await modelDigest(input.model) };
-    const data = { path: input.data, sha256: await contentDigest(input.data) };
+    const data = { path: input.data, sha256: await datasetDigest(input.data) };
     const parameters = {
       mean: input.mean,
       std: input.std,
