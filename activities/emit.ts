@@ -5,9 +5,9 @@ import type { CutDecision } from '../lib/decide/cutRule.js';
 import type { CutStability } from '../lib/decide/repeats.js';
 import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy } from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
+import { datasetDigest } from '../lib/io/datasets.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition, type StepInput } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
@@ -43,9 +43,9 @@ export interface EmitResult {
 export async function emitStep(input: EmitInput): Promise<StepDefinition> {
   const inputs: Record<string, StepInput> = {
     model: { path: input.model, sha256: await modelDigest(input.model) },
-    data: { path: input.data, sha256: await contentDigest(input.data) },
+    data: { path: input.data, sha256: await datasetDigest(input.data) },
   };
-  if (input.evalData !== undefined) inputs.evalData = { path: input.evalData, sha256: await contentDigest(input.evalData) };
+  if (input.evalData !== undefined) inputs.evalData = { path: input.evalData, sha256: await datasetDigest(input.evalData) };
   return {
     root: input.artifactRoot,
     kind: 'checkpoints',

@@ -125,11 +125,14 @@ const program = new Command('sls')
   .description('Prune the deep blocks of an adapted ViT per dataset with the SLS rule, on Temporal')
   .showHelpAfterError();
 
+const DATA_HELP =
+  'Arrow file (pixels or image column, and label), ImageFolder directory, VTAB-1k file list (.txt) or Parquet (file, folder of shards, or "data/train-*.parquet")';
+
 program
   .command('extract')
   .description('write the CLS features of every block: DIR/layer-01.arrow ... DIR/layer-NN.arrow')
   .requiredOption('--model <file>', 'ONNX ViT')
-  .requiredOption('--data <path>', 'Arrow file (pixels or image column, and label) or ImageFolder directory')
+  .requiredOption('--data <path>', DATA_HELP)
   .requiredOption('--out <dir>', 'output directory')
   .option('--batch <n>', 'batch size', integer, 32)
   .addOption(epOption())
@@ -202,7 +205,7 @@ const runCommand = (name: string, description: string) =>
 
 runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.json')
   .requiredOption('--model <file>', 'ONNX ViT')
-  .requiredOption('--data <path>', 'dataset (Arrow file or ImageFolder directory)')
+  .requiredOption('--data <path>', DATA_HELP)
   .requiredOption('--out <dir>', 'output directory')
   .option('--eval-data <path>', 'held-out split: the manifest reports its accuracy for the full, pruned and refit models')
   .action(runAndReport);

@@ -7,9 +7,10 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { datasetDigest } from '../io/datasets.js';
 import type { ModelOptions } from '../onnx/inference.js';
 import { modelDigest } from '../onnx/model.js';
-import { artifactKey, contentDigest } from '../store/artifacts.js';
+import { artifactKey } from '../store/artifacts.js';
 
 /** Names end up in workflow IDs, search attributes and file names. */
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-", starting with a letter or digit');
@@ -147,7 +148,7 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     );
   });
   const digests = await Promise.all(
-    runs.map(async (run) => ({ model: await modelDigest(run.model), data: await contentDigest(run.data) })),
+    runs.map(async (run) => ({ model: await modelDigest(run.model), data: await datasetDigest(run.data) })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
   // One repeat is left out of the key (undefined), so sweeps written before repeats keep their ID.

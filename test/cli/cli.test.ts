@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
 import { sls } from '../helpers/cli.js';
-import { FIXTURES, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
+import { FIXTURES, MODEL, maxAbsDiff, TEST_SPLIT, TRAIN, temporaryDir, VTAB_LIST } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';
 
 describe('sls extract / embed / score / decide', () => {
@@ -17,6 +17,21 @@ describe('sls extract / embed / score / decide', () => {
       ['01', '02', '03', '04', '05', '06'].map((layer) => `layer-${layer}.arrow`),
     );
     expect(JSON.parse(result.stdout)).toMatchObject({ layers: 6, rows: 1000, dim: 64 });
+  });
+
+  it('extract reads a VTAB-1k file list: the features of the same images as the pixels file', async () => {
+    const listOut = temporaryDir();
+    const mean = ['--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5'];
+    const result = await sls(['extract', '--model', MODEL, '--data', VTAB_LIST, '--out', listOut, ...mean]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ layers: 6, rows: 64, dim: 64 });
+    // The list names the first 64 train images (make_parquet_fixtures.py), in their order.
+    const [fromList, fromPixels] = await Promise.all([
+      readFeatures(join(listOut, 'layer-06.arrow')),
+      readFeatures(join(out, 'layer-06.arrow')),
+    ]);
+    expect(fromList.labels).toEqual(fromPixels.labels.subarray(0, 64));
+    expect(maxAbsDiff(fromList.values, fromPixels.values.subarray(0, 64 * 64))).toBeLessThan(1e-4);
   });
 
   it('embed writes x, y and the labels in the input row order', async () => {

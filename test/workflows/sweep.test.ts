@@ -277,6 +277,9 @@ describe('SweepWorkflow on bad input', () => {
     const nan = values.slice();
     nan[5 * dim + 7] = Number.NaN;
     writePixelDataset(join(dir, 'nan.arrow'), nan, dim, labels);
+    const negative = labels.slice();
+    negative[3] = -3;
+    writePixelDataset(join(dir, 'negative.arrow'), values, dim, negative);
     // 100 rows of pixels, 90 labels: the other 10 are null.
     const child = makeData({ type: new Float32(), length: values.length, data: values });
     const pixelColumn = makeVector(makeData({ type: new FixedSizeList(dim, new Field('item', new Float32())), length: 100, child }));
@@ -296,22 +299,25 @@ describe('SweepWorkflow on bad input', () => {
       '{name: one-class, data: one-class.arrow}',
       '{name: few, data: few.arrow}',
       '{name: nan, data: nan.arrow}',
+      '{name: negative, data: negative.arrow}',
       '{name: unlabelled, data: unlabelled.arrow}',
     ];
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, `name: bad\nmodels: {vit: ${MODEL}}\ndatasets:\n${datasets.map((d) => `  - ${d}`).join('\n')}\noutput: out\n`);
     const plan = await loadSweep(file);
     const result = await (await launchSweep(env.client, sweepInput(plan, config))).handle.result();
-    expect(result).toMatchObject({ total: 6, done: 0, failed: 6 });
+    expect(result).toMatchObject({ total: 7, done: 0, failed: 7 });
     const errors = Object.fromEntries(result.children.map((child) => [child.datasetName, child.error]));
     expect(errors['not-onnx']).toMatch(/not-onnx\.onnx: not a readable ONNX model/);
     expect(errors['no-blocks']).toMatch(/mlp\.onnx: no transformer blocks found/);
     expect(errors['one-class']).toMatch(/one-class\.arrow: the dataset has one class/);
-    // Found in the features extracted from few.arrow and nan.arrow: the lineage names those datasets.
+    // Found in the features extracted from few.arrow: the lineage names that dataset.
     expect(errors.few).toMatch(
       /few\.arrow: has 20 samples; t-SNE at perplexity 30 needs at least 91 \(3 \* perplexity \+ 1\) \(found in .*layer-0\d\.arrow; extract made it from this data with model .*model\.onnx\)/,
     );
-    expect(errors.nan).toMatch(/nan\.arrow: column "feature" has a non-finite value \(NaN\)/);
+    // Caught where the data is read, before an extraction pass is spent on it.
+    expect(errors.nan).toMatch(/nan\.arrow: row 5: column "pixels" has a non-finite value \(NaN\) at value 7/);
+    expect(errors.negative).toMatch(/negative\.arrow: row 3: label -3 is not a class index/);
     expect(errors.unlabelled).toMatch(/unlabelled\.arrow: has 100 rows but only 90 labels \(10 null\)/);
     for (const child of result.children) {
       const failure = await env.client.workflow

@@ -2,7 +2,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSweep, OWN_MODEL, parseSweepFile, planSweep } from '../../../lib/sweep/config.js';
-import { MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
+import { FOLDER, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
 
 const FILE = '/sweeps/night.yaml';
 
@@ -103,6 +103,20 @@ describe('planSweep', () => {
     expect(three.repeats).toBe(3);
     expect(() => parseSweepFile(`${VALID}repeats: 0\n`, FILE)).toThrow(/night\.yaml: repeats: must be at least 1/);
     expect(() => parseSweepFile(`${VALID}repeats: 2.5\n`, FILE)).toThrow(/night\.yaml: repeats: must be an integer/);
+  });
+
+  it('covers the images a VTAB-1k file list names: editing one changes the sweep ID', async () => {
+    const dir = temporaryDir();
+    for (const name of ['a.png', 'b.png']) copyFileSync(join(FOLDER, '2/000.png'), join(dir, name));
+    writeFileSync(join(dir, 'train800val200.txt'), 'a.png 0\nb.png 1\n');
+    const sweep = parseSweepFile(
+      `name: vtab\nmodels: {vit: ${MODEL}}\ndatasets:\n  - {name: d, data: train800val200.txt}\noutput: out\n`,
+      join(dir, 's.yaml'),
+    );
+    const before = await planSweep(sweep, join(dir, 's.yaml'));
+    expect(before.children[0].data).toBe(join(dir, 'train800val200.txt'));
+    copyFileSync(join(FOLDER, '8/001.png'), join(dir, 'b.png'));
+    expect((await planSweep(sweep, join(dir, 's.yaml'))).sweepId).not.toBe(before.sweepId);
   });
 
   it('rejects a report path outside the output root', async () => {
