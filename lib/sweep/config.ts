@@ -144,7 +144,11 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     );
   });
   const digests = await Promise.all(
-    runs.map(async (run) => ({ model: await modelDigest(run.model), data: await contentDigest(run.data) })),
+    runs.map(async (run) => ({
+      model: await modelDigest(run.model),
+      data: await contentDigest(run.data),
+      evalData: run.evalData === undefined ? undefined : await contentDigest(run.evalData),
+    })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
   const key = artifactKey({
