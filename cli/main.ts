@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { decideCuts } from '../lib/decide/cutRule.js';
+import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
 import { InputError } from '../lib/errors.js';
 import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.js';
@@ -23,8 +23,10 @@ function integer(value: string): number {
 
 function alphaList(value: string): number[] {
   const alphas = value.split(',').map(Number);
-  if (alphas.some((alpha) => !(alpha > 0 && alpha <= 1))) {
-    throw new InvalidArgumentError(`every alpha must be a number in (0, 1], got "${value}"`);
+  try {
+    alphas.forEach(validateAlpha);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
   return alphas;
 }
@@ -118,7 +120,7 @@ program
   .requiredOption('--model <file>', 'ONNX ViT')
   .requiredOption('--data <path>', 'Arrow file (pixels or image column, and label) or ImageFolder directory')
   .requiredOption('--out <dir>', 'output directory')
-  .option('--batch <n>', 'batch size', integer, 32)
+  .option('--batch <n>', 'batch size (default: as many images as fit in a quarter of free memory)', integer)
   .addOption(epOption())
   .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
   .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')

@@ -65,7 +65,7 @@ describe('sls extract / embed / score / decide', () => {
     expect(badScores.stderr).toMatch(/scores\.json: must hold a non-empty JSON array/);
     const badAlpha = await sls(['decide', '--scores', notScores, '--alpha', '1.5']);
     expect(badAlpha.code).not.toBe(0);
-    expect(badAlpha.stderr).toMatch(/alpha must be a number in \(0, 1\]/);
+    expect(badAlpha.stderr).toMatch(/alpha must be in \(0, 1\], got 1\.5/);
   });
 });
 
