@@ -12,6 +12,8 @@ import type { EmitResult } from '../activities/emit.js';
 import type { ExtractResult } from '../activities/extract.js';
 import type * as activities from '../activities/index.js';
 import { type CutDecision, decideCut, nextLayerNeeded, validateAlpha } from '../lib/decide/cutRule.js';
+import { checkedScore } from '../lib/decide/scoreCheck.js';
+import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STAGE } from './searchAttributes.js';
 
@@ -80,17 +82,27 @@ const RETRY = {
   emit: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
 } as const;
 
+/** An error thrown by workflow code would retry its task forever: bad input fails the run at once. */
+function failRunOnBadInput<T>(stage: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const file = error instanceof InputError ? error.file : undefined;
+    throw ApplicationFailure.create({
+      message: (error as Error).message,
+      type: 'InputError',
+      nonRetryable: true,
+      details: [{ stage, file }],
+    });
+  }
+}
+
 /**
  * extract -> embed (top-down waves, stopping once every alpha is decided) -> score -> decide -> emit.
  * Tensors stay in artifacts; only URIs and scores travel through the history.
  */
 export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<PruneDatasetResult> {
-  try {
-    input.alphas.forEach(validateAlpha);
-  } catch (error) {
-    // An error thrown by workflow code would retry its task forever: bad input fails the run at once.
-    throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
-  }
+  failRunOnBadInput('start', () => input.alphas.forEach(validateAlpha));
   const queues = input.taskQueues ?? DEFAULT_TASK_QUEUES;
   const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
     proxyActivities<typeof activities>({
@@ -148,7 +160,8 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
           artifactRoot: input.artifactRoot,
         });
         embeddings.push(embedded);
-        scores[layer - 1] = await scoreEmbedding(embedded.embeddingFile);
+        const score = await scoreEmbedding(embedded.embeddingFile);
+        scores[layer - 1] = failRunOnBadInput('score', () => checkedScore(score, layer, embedded.embeddingFile));
         progress.scores = scores.map((score) => score ?? null);
       }),
     );
