@@ -1,7 +1,6 @@
 /** The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
@@ -10,8 +9,9 @@ import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
 import { runWorkers, type WorkerRole } from '../workers/run.js';
+import { type FailureCause, innermostCause } from '../workflows/failureCause.js';
 import { formatCheckpointReport } from './checkpointReport.js';
-import { formatResultTable } from './format.js';
+import { exitCodeFor, formatFailureCause, formatResultTable } from './format.js';
 import { type PipelineInput, runPipeline } from './pipeline.js';
 import { registerSweepCommands } from './sweep.js';
 
@@ -218,9 +218,11 @@ registerSweepCommands(program);
 
 try {
   await program.parseAsync();
-  process.exit(0);
+  // A sweep or status that shows failed runs sets its own exit code.
+  process.exit(process.exitCode ?? 0);
 } catch (error) {
-  const cause = error instanceof WorkflowFailedError && error.cause ? error.cause : error;
-  process.stderr.write(`sls: ${(cause as Error).message ?? cause}\n`);
-  process.exit(error instanceof InputError || (cause as Error).name === 'InputError' ? 2 : 1);
+  const cause: FailureCause =
+    error instanceof InputError ? { message: error.message, file: error.file, badInput: true } : innermostCause(error);
+  process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
+  process.exit(exitCodeFor([cause]));
 }
