@@ -1,3 +1,4 @@
+import type { FailureCause } from '../workflows/failureCause.js';
 import type { PruneDatasetResult } from '../workflows/pruneDataset.js';
 
 /** The SC curve with the threshold and the cut marked, one row per layer, top layer first. */
@@ -27,4 +28,15 @@ export function formatResultTable(result: PruneDatasetResult): string {
   lines.push(`checkpoint: ${result.checkpoints[0].checkpoint}`);
   lines.push(`parameters kept: ${result.checkpoints[0].parametersKept} of ${result.checkpoints[0].parametersTotal}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A failure as the user reads it: the innermost message (file and problem), then its stage and file. */
+export function formatFailureCause(cause: FailureCause): string {
+  return [cause.message, cause.stage && `stage: ${cause.stage}`, cause.file && `file: ${cause.file}`].filter(Boolean).join('\n  ');
+}
+
+/** 0 without failures, 2 when every failure is bad input (the input must change), 1 otherwise. */
+export function exitCodeFor(causes: readonly FailureCause[]): number {
+  if (causes.length === 0) return 0;
+  return causes.every((cause) => cause.badInput) ? 2 : 1;
 }

@@ -1,9 +1,8 @@
 /** The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { decideCuts } from '../lib/decide/cutRule.js';
+import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
 import { InputError } from '../lib/errors.js';
 import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.js';
@@ -11,8 +10,9 @@ import type { ModelOptions } from '../lib/onnx/inference.js';
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
 import { runWorkers, type WorkerRole } from '../workers/run.js';
+import { type FailureCause, innermostCause } from '../workflows/failureCause.js';
 import { formatCheckpointReport } from './checkpointReport.js';
-import { formatResultTable } from './format.js';
+import { exitCodeFor, formatFailureCause, formatResultTable } from './format.js';
 import { type PipelineInput, runPipeline } from './pipeline.js';
 import { registerSweepCommands } from './sweep.js';
 
@@ -30,8 +30,10 @@ function positiveInteger(value: string): number {
 
 function alphaList(value: string): number[] {
   const alphas = value.split(',').map(Number);
-  if (alphas.some((alpha) => !(alpha > 0 && alpha <= 1))) {
-    throw new InvalidArgumentError(`every alpha must be a number in (0, 1], got "${value}"`);
+  try {
+    alphas.forEach(validateAlpha);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
   return alphas;
 }
@@ -134,7 +136,7 @@ program
   .requiredOption('--model <file>', 'ONNX ViT')
   .requiredOption('--data <path>', DATA_HELP)
   .requiredOption('--out <dir>', 'output directory')
-  .option('--batch <n>', 'batch size', integer, 32)
+  .option('--batch <n>', 'batch size (default: as many images as fit in a quarter of free memory)', integer)
   .addOption(epOption())
   .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
   .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')
@@ -235,9 +237,11 @@ registerSweepCommands(program);
 
 try {
   await program.parseAsync();
-  process.exit(0);
+  // A sweep or status that shows failed runs sets its own exit code.
+  process.exit(process.exitCode ?? 0);
 } catch (error) {
-  const cause = error instanceof WorkflowFailedError && error.cause ? error.cause : error;
-  process.stderr.write(`sls: ${(cause as Error).message ?? cause}\n`);
-  process.exit(error instanceof InputError || (cause as Error).name === 'InputError' ? 2 : 1);
+  const cause: FailureCause =
+    error instanceof InputError ? { message: error.message, file: error.file, badInput: true } : innermostCause(error);
+  process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
+  process.exit(exitCodeFor([cause]));
 }

@@ -22,7 +22,9 @@ import {
   spreadCurve,
   validateRepeats,
 } from '../lib/decide/repeats.js';
+import { checkedScore } from '../lib/decide/scoreCheck.js';
 import { nextWave } from '../lib/decide/waves.js';
+import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STABLE, STAGE } from './searchAttributes.js';
@@ -116,19 +118,31 @@ const RETRY = {
   emit: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
 } as const;
 
+/** An error thrown by workflow code would retry its task forever: bad input fails the run at once. */
+function failRunOnBadInput<T>(stage: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const file = error instanceof InputError ? error.file : undefined;
+    throw ApplicationFailure.create({
+      message: (error as Error).message,
+      type: 'InputError',
+      nonRetryable: true,
+      details: [{ stage, file }],
+    });
+  }
+}
+
 /**
  * extract -> embed (top-down waves, stopping once every alpha is decided) -> score -> decide -> emit.
  * Tensors stay in artifacts; only URIs and scores travel through the history.
  */
 export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<PruneDatasetResult> {
   const repeats = input.repeats ?? 1;
-  try {
+  failRunOnBadInput('start', () => {
     input.alphas.forEach(validateAlpha);
     validateRepeats(repeats);
-  } catch (error) {
-    // An error thrown by workflow code would retry its task forever: bad input fails the run at once.
-    throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
-  }
+  });
   const queues = input.taskQueues;
   const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
     proxyActivities<typeof activities>({
@@ -183,7 +197,8 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
           artifactRoot: input.artifactRoot,
         });
         embeddings.push(repeats > 1 ? { ...embedded, repeat } : embedded);
-        scores[layer - 1][repeat] = await scoreEmbedding(embedded.embeddingFile);
+        const score = await scoreEmbedding(embedded.embeddingFile);
+        scores[layer - 1][repeat] = failRunOnBadInput('score', () => checkedScore(score, layer, embedded.embeddingFile));
         progress.scores = meanCurve(scores).map((score) => score ?? null);
       }),
     );

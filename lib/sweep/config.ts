@@ -148,7 +148,11 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     );
   });
   const digests = await Promise.all(
-    runs.map(async (run) => ({ model: await modelDigest(run.model), data: await datasetDigest(run.data) })),
+    runs.map(async (run) => ({
+      model: await modelDigest(run.model),
+      data: await datasetDigest(run.data),
+      evalData: run.evalData === undefined ? undefined : await datasetDigest(run.evalData),
+    })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
   // One repeat is left out of the key (undefined), so sweeps written before repeats keep their ID.

@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSweep, OWN_MODEL, parseSweepFile, planSweep } from '../../../lib/sweep/config.js';
@@ -117,6 +117,27 @@ describe('planSweep', () => {
     expect(before.children[0].data).toBe(join(dir, 'train800val200.txt'));
     copyFileSync(join(FOLDER, '8/001.png'), join(dir, 'b.png'));
     expect((await planSweep(sweep, join(dir, 's.yaml'))).sweepId).not.toBe(before.sweepId);
+  });
+
+  it('keeps the ID of a sweep without evalData as it was (users relaunch finished sweeps by it)', async () => {
+    // Computed before evalData's content entered the hash; the fixtures' content, not their paths, is in it.
+    expect((await planSweep(parseSweepFile(VALID, FILE), FILE)).sweepId).toBe('sweep-night-f9d0fa7f7c2ca01e');
+  });
+
+  it("hashes evalData's content, not its path: moving the tree keeps the ID, editing the eval split changes it", async () => {
+    const withEval = (evalData: string) =>
+      VALID.replace(`    data: ${TEST_SPLIT}\n`, `    data: ${TEST_SPLIT}\n    evalData: ${evalData}\n`);
+    const [here, moved, edited] = [temporaryDir(), temporaryDir(), temporaryDir()];
+    copyFileSync(TEST_SPLIT, join(here, 'eval.arrow'));
+    copyFileSync(TEST_SPLIT, join(moved, 'eval.arrow'));
+    const bytes = readFileSync(TEST_SPLIT);
+    bytes[bytes.length >> 1] ^= 0x01;
+    writeFileSync(join(edited, 'eval.arrow'), bytes);
+    const plan = async (evalData: string) => (await planSweep(parseSweepFile(withEval(evalData), FILE), FILE)).sweepId;
+    const original = await plan(join(here, 'eval.arrow'));
+    expect(await plan(join(moved, 'eval.arrow'))).toBe(original);
+    expect(await plan(join(edited, 'eval.arrow'))).not.toBe(original);
+    expect(original).not.toBe((await planSweep(parseSweepFile(VALID, FILE), FILE)).sweepId);
   });
 
   it('rejects a report path outside the output root', async () => {
