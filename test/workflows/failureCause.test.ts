@@ -37,6 +37,11 @@ describe('innermostCause', () => {
     const timedOut = inActivity(new TimeoutFailure('heartbeat timeout', undefined, TimeoutType.HEARTBEAT));
     expect(innermostCause(timedOut)).toEqual({ message: 'heartbeat timeout', stage: 'extract', badInput: false });
   });
+
+  it('takes an InputError that was left retryable for no bad input: only a non-retryable one is', () => {
+    const retryable = ApplicationFailure.create({ message: '/d/x.arrow: gone', type: 'InputError', nonRetryable: false });
+    expect(innermostCause(inActivity(retryable)).badInput).toBe(false);
+  });
 });
 
 describe('exitCodeFor', () => {
