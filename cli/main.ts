@@ -241,7 +241,7 @@ try {
   process.exit(process.exitCode ?? 0);
 } catch (error) {
   const cause: FailureCause =
-    error instanceof InputError ? { message: error.message, file: error.file, badInput: true } : innermostCause(error);
+    error instanceof InputError ? { message: error.message, badInput: true } : innermostCause(error);
   process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
   process.exit(exitCodeFor([cause]));
 }

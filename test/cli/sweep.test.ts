@@ -73,7 +73,7 @@ describe('sls sweep, status, retry and report against a real Temporal server', (
     writePixelDataset(data, new Float32Array(4 * 768), 768, new Int32Array(4));
     const file = join(dir, 'bad-data.yaml');
     writeFileSync(file, `name: bad-data\nmodels: {vit: ${MODEL}}\ndatasets: [{name: one, data: one.arrow}]\noutput: out\n`);
-    const row = `one      vit    0     failed  extract: ${data}: the dataset has one class (label 0); the silhouette score needs at least two`;
+    const row = `one      vit    0     failed  -       extract: ${data}: the dataset has one class (label 0); the silhouette score needs at least two`;
     const sweep = await sls(['sweep', file], vars);
     expect(sweep.stdout).toContain(`${row}\n`);
     expect(sweep.code).toBe(2);
