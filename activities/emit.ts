@@ -1,12 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { CutDecision } from '../lib/decide/cutRule.js';
-import { type CheckpointManifest, type ChosenBy, emitCheckpoint, type HeldOutAccuracy, sharedKeptBlocks } from '../lib/emit/emit.js';
+import {
+  type CheckpointManifest,
+  type ChosenBy,
+  type ChosenDecision,
+  emitCheckpoint,
+  type HeldOutAccuracy,
+  sharedKeptBlocks,
+} from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
+import { datasetDigest } from '../lib/io/datasets.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition, type StepInput } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
@@ -18,7 +24,7 @@ export interface EmitInput extends ModelOptions {
   evalData?: string;
   artifactRoot: string;
   /** The alphas' decisions that keep one depth: one checkpoint serves them all. */
-  decisions: CutDecision[];
+  decisions: ChosenDecision[];
   scores: Array<number | null>;
 }
 
@@ -49,9 +55,9 @@ export async function emitStep(input: EmitInput): Promise<StepDefinition> {
   const keptBlocks = sharedKeptBlocks(input.decisions);
   const inputs: Record<string, StepInput> = {
     model: { path: input.model, sha256: await modelDigest(input.model) },
-    data: { path: input.data, sha256: await contentDigest(input.data) },
+    data: { path: input.data, sha256: await datasetDigest(input.data) },
   };
-  if (input.evalData !== undefined) inputs.evalData = { path: input.evalData, sha256: await contentDigest(input.evalData) };
+  if (input.evalData !== undefined) inputs.evalData = { path: input.evalData, sha256: await datasetDigest(input.evalData) };
   return {
     root: input.artifactRoot,
     kind: 'checkpoints',

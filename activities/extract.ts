@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { EXTRACT_SUMMARY_FILE, type ExecutionProvider, type ExtractSummary, extractFeatures } from '../lib/extract/extract.js';
+import { datasetDigest } from '../lib/io/datasets.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
 
@@ -34,7 +34,7 @@ export async function extractStep(input: ExtractInput): Promise<StepDefinition> 
     step: 'extract',
     inputs: {
       model: { path: input.model, sha256: await modelDigest(input.model) },
-      data: { path: input.data, sha256: await contentDigest(input.data) },
+      data: { path: input.data, sha256: await datasetDigest(input.data) },
     },
     parameters: {
       mean: input.mean,

@@ -1,9 +1,8 @@
 /** The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { decideCuts } from '../lib/decide/cutRule.js';
+import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
 import { InputError } from '../lib/errors.js';
 import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.js';
@@ -11,8 +10,9 @@ import type { ModelOptions } from '../lib/onnx/inference.js';
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
 import { runWorkers, type WorkerRole } from '../workers/run.js';
+import { type FailureCause, innermostCause } from '../workflows/failureCause.js';
 import { formatCheckpointReport } from './checkpointReport.js';
-import { formatResultTable } from './format.js';
+import { exitCodeFor, formatFailureCause, formatResultTable } from './format.js';
 import { type PipelineInput, runPipeline } from './pipeline.js';
 import { registerSweepCommands } from './sweep.js';
 
@@ -22,10 +22,18 @@ function integer(value: string): number {
   return parsed;
 }
 
+function positiveInteger(value: string): number {
+  const parsed = integer(value);
+  if (parsed < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return parsed;
+}
+
 function alphaList(value: string): number[] {
   const alphas = value.split(',').map(Number);
-  if (alphas.some((alpha) => !(alpha > 0 && alpha <= 1))) {
-    throw new InvalidArgumentError(`every alpha must be a number in (0, 1], got "${value}"`);
+  try {
+    alphas.forEach(validateAlpha);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
   return alphas;
 }
@@ -54,6 +62,7 @@ interface RunOptions {
   data: string;
   alpha: number[];
   seed: number;
+  repeats?: number;
   out: string;
   fullCurve?: boolean;
   batch?: number;
@@ -79,6 +88,8 @@ async function runAndReport(options: RunOptions): Promise<void> {
     datasetName: options.name,
     alphas: options.alpha,
     seed: options.seed,
+    // One repeat is the input of today's runs (and their workflow ID): leave it out.
+    repeats: options.repeats === 1 ? undefined : options.repeats,
     fullCurve: options.fullCurve,
     executionProvider: options.ep,
     modelOptions: modelOptionsOf(options),
@@ -97,6 +108,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
     keptBlocks: first.keptBlocks,
     checkpoint: result.checkpoints[0].checkpoint,
     decisions: result.decisions,
+    ...(result.repeats && { repeats: result.repeats }),
     checkpoints: result.checkpoints,
     reused: result.reused,
     seconds,
@@ -115,13 +127,16 @@ const program = new Command('sls')
   .description('Prune the deep blocks of an adapted ViT per dataset with the SLS rule, on Temporal')
   .showHelpAfterError();
 
+const DATA_HELP =
+  'Arrow file (pixels or image column, and label), ImageFolder directory, VTAB-1k file list (.txt) or Parquet (file, folder of shards, or "data/train-*.parquet")';
+
 program
   .command('extract')
   .description('write the CLS features of every block: DIR/layer-01.arrow ... DIR/layer-NN.arrow')
   .requiredOption('--model <file>', 'ONNX ViT')
-  .requiredOption('--data <path>', 'Arrow file (pixels or image column, and label) or ImageFolder directory')
+  .requiredOption('--data <path>', DATA_HELP)
   .requiredOption('--out <dir>', 'output directory')
-  .option('--batch <n>', 'batch size', integer, 32)
+  .option('--batch <n>', 'batch size (default: as many images as fit in a quarter of free memory)', integer)
   .addOption(epOption())
   .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
   .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')
@@ -176,6 +191,12 @@ const runCommand = (name: string, description: string) =>
     .description(description)
     .option('--alpha <a[,a2,...]>', 'one or more alphas in (0, 1]', alphaList, [0.3])
     .option('--seed <s>', 'random seed', integer, 0)
+    .option(
+      '--repeats <r>',
+      "t-SNE seeds per layer: the cut is the mean curve's, and the run says whether the repeats agree",
+      positiveInteger,
+      1,
+    )
     .option('--full-curve', 'score every layer, not only down to the cut')
     .option('--batch <n>', 'extraction batch size', integer)
     .addOption(epOption())
@@ -186,7 +207,7 @@ const runCommand = (name: string, description: string) =>
 
 runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.json')
   .requiredOption('--model <file>', 'ONNX ViT')
-  .requiredOption('--data <path>', 'dataset (Arrow file or ImageFolder directory)')
+  .requiredOption('--data <path>', DATA_HELP)
   .requiredOption('--out <dir>', 'output directory')
   .option('--eval-data <path>', 'held-out split: the manifest reports its accuracy for the full, pruned and refit models')
   .action(runAndReport);
@@ -216,9 +237,11 @@ registerSweepCommands(program);
 
 try {
   await program.parseAsync();
-  process.exit(0);
+  // A sweep or status that shows failed runs sets its own exit code.
+  process.exit(process.exitCode ?? 0);
 } catch (error) {
-  const cause = error instanceof WorkflowFailedError && error.cause ? error.cause : error;
-  process.stderr.write(`sls: ${(cause as Error).message ?? cause}\n`);
-  process.exit(error instanceof InputError || (cause as Error).name === 'InputError' ? 2 : 1);
+  const cause: FailureCause =
+    error instanceof InputError ? { message: error.message, file: error.file, badInput: true } : innermostCause(error);
+  process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
+  process.exit(exitCodeFor([cause]));
 }

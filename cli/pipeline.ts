@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { datasetDigest } from '../lib/io/datasets.js';
 import { modelDigest } from '../lib/onnx/model.js';
-import { artifactKey, contentDigest } from '../lib/store/artifacts.js';
+import { artifactKey } from '../lib/store/artifacts.js';
 import type { TemporalConfig } from '../workers/config.js';
 import { connect as connectWorker, createCpuWorker, createGpuWorker, installLogging } from '../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../workflows/pruneDataset.js';
@@ -46,7 +47,7 @@ async function workflowId(input: PruneDatasetInput): Promise<string> {
   const key = artifactKey({
     ...input,
     model: await modelDigest(input.model),
-    data: await contentDigest(input.data),
+    data: await datasetDigest(input.data),
   });
   return `prune-${input.datasetName}-${key.slice(0, 16)}`;
 }

@@ -13,7 +13,8 @@ async function reportRun(client: Client, child: SweepChildProgress): Promise<Rep
   const layers = chosenLayers(result.scores.length, result.decisions[0]);
   const scatters = await Promise.all(
     result.embeddings
-      .filter((embedding) => layers.includes(embedding.layer))
+      // The run's own seed (repeat 0) stands for the layer.
+      .filter((embedding) => layers.includes(embedding.layer) && (embedding.repeat ?? 0) === 0)
       .map(async (embedding) => {
         const { x, y, labels } = await readEmbedding(embedding.embeddingFile);
         return { layer: embedding.layer, x: Array.from(x), y: Array.from(y), labels: Array.from(labels) };
@@ -35,6 +36,9 @@ async function reportRun(client: Client, child: SweepChildProgress): Promise<Rep
       },
     })),
     scatters,
+    ...(result.repeats && {
+      repeats: { seeds: result.repeats.seeds, spread: result.repeats.spread, cuts: result.repeats.cuts, stable: result.repeats.stable },
+    }),
   };
 }
 

@@ -9,10 +9,11 @@ import { loadSweep } from '../lib/sweep/config.js';
 import { writeReport } from '../lib/sweep/report.js';
 import { type TemporalConfig, temporalConfig } from '../workers/config.js';
 import type { SweepResult } from '../workflows/sweep.js';
+import { exitCodeFor } from './format.js';
 import { connectOrStartLocal, runWithWorkers } from './pipeline.js';
 import { collectReport } from './reportCommand.js';
 import { cancelSweep, launchSweep, resolveSweepId, retrySweep, type SweepStatus, sweepInput, sweepStatus } from './sweepControl.js';
-import { formatSweepStatus } from './sweepFormat.js';
+import { failedCauses, formatSweepStatus } from './sweepFormat.js';
 
 const POLL_MS = 1000;
 
@@ -95,6 +96,7 @@ async function runSweep(file: string, options: { detach?: boolean }): Promise<vo
     await writeFileAtomic(outFile, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(formatSweepStatus({ ...(result as SweepResult), workflowStatus: 'COMPLETED', stages: {} }));
     process.stdout.write(`\nresult: ${outFile}\nwall time: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    process.exitCode = exitCodeFor(failedCauses(result as SweepResult));
   });
 }
 
@@ -134,6 +136,7 @@ export function registerSweepCommands(program: Command): void {
         if (options.watch) await follow(client, sweepId, client.workflow.getHandle(sweepId).result());
         const status = await sweepStatus(client, sweepId);
         process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatSweepStatus(status));
+        process.exitCode = exitCodeFor(failedCauses(status));
       }),
     );
 

@@ -128,7 +128,7 @@ export async function retrySweep(client: Client, sweepId: string): Promise<Retry
   const outcomes: Record<string, ChildOutcome> = {};
   for (const child of result.children) {
     if (child.status === 'done')
-      outcomes[child.childId] = { status: 'done', keptBlocks: child.keptBlocks ?? [], blocks: child.blocks ?? 0 };
+      outcomes[child.childId] = { status: 'done', keptBlocks: child.keptBlocks ?? [], blocks: child.blocks ?? 0, stable: child.stable };
   }
   await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
     args: [{ ...result.input, outcomes }],

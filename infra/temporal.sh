@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sls_temporal_settings
 
 # Search attributes the workflows set (DESIGN.md): name=type.
-SEARCH_ATTRIBUTES=(Dataset=Keyword Sweep=Keyword Stage=Keyword Alpha=Double KeptLayers=Int)
+SEARCH_ATTRIBUTES=(Dataset=Keyword Sweep=Keyword Stage=Keyword Alpha=Double KeptLayers=Int Stable=Bool)
 RETENTION="720h" # 30 days (Go duration; the dev server's default is 24h)
 
 usage() {

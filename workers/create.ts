@@ -7,6 +7,16 @@ import type { TemporalConfig } from './config.js';
 
 const WORKFLOWS = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/**
+ * Where a worker gets its workflow code: a bundle made beforehand (SLS_WORKFLOW_BUNDLE, the path
+ * of a file that bundleWorkflowCode wrote; saves the seconds of bundling at every worker start,
+ * e.g. in an image or a test run) or the sources, bundled at start.
+ */
+export function workflowSource(env: NodeJS.ProcessEnv = process.env): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const codePath = env.SLS_WORKFLOW_BUNDLE;
+  return codePath ? { workflowBundle: { codePath } } : { workflowsPath: WORKFLOWS };
+}
+
 /** The SDK logs every worker state change at INFO; SLS_LOG_LEVEL chooses (ERROR unless set). */
 export function installLogging(level = (process.env.SLS_LOG_LEVEL ?? 'ERROR') as LogLevel): void {
   Runtime.install({ logger: new DefaultLogger(level) });
@@ -50,7 +60,7 @@ export function createCpuWorker(connection: NativeConnection, config: TemporalCo
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueues.cpu,
-    workflowsPath: WORKFLOWS,
+    ...workflowSource(),
     activities: { embedLayer: (input: EmbedInput) => embedLayer(input, { threads }), scoreEmbedding, emitPrunedCheckpoint },
     maxConcurrentActivityTaskExecutions: concurrentActivities,
   });

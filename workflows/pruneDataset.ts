@@ -12,11 +12,23 @@ import type { EmbedResult } from '../activities/embed.js';
 import type { EmitResult } from '../activities/emit.js';
 import type { ExtractResult } from '../activities/extract.js';
 import type * as activities from '../activities/index.js';
-import { type CutDecision, decideCut, validateAlpha } from '../lib/decide/cutRule.js';
+import { type CutDecision, validateAlpha } from '../lib/decide/cutRule.js';
+import {
+  type CutStability,
+  decideRepeats,
+  emptyRepeatScores,
+  meanCurve,
+  type RepeatCuts,
+  repeatSeed,
+  spreadCurve,
+  validateRepeats,
+} from '../lib/decide/repeats.js';
+import { checkedScore } from '../lib/decide/scoreCheck.js';
 import { nextWave } from '../lib/decide/waves.js';
+import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
-import { ALPHA, DATASET, KEPT_LAYERS, STAGE } from './searchAttributes.js';
+import { ALPHA, DATASET, KEPT_LAYERS, STABLE, STAGE } from './searchAttributes.js';
 
 /** The task queues of the two worker pools (workers/config.ts reads them from the environment). */
 export interface TaskQueues {
@@ -34,6 +46,11 @@ export interface PruneDatasetInput {
   datasetName: string;
   alphas: number[];
   seed: number;
+  /**
+   * t-SNE seeds per scored layer (1 by default: the paper's single seed). Repeat 0 uses `seed`,
+   * the others seeds derived from it; the cut is the mean curve's.
+   */
+  repeats?: number;
   /** Shared by every worker: features, embeddings and checkpoints live under it. */
   artifactRoot: string;
   /** Score every layer (for reports), not only down to the cut. */
@@ -52,14 +69,31 @@ export interface CheckpointSummary extends Omit<EmitResult, 'reused'> {
   alpha: number;
 }
 
+/** What R > 1 repeats add to a run's result. */
+export interface RepeatSummary {
+  seeds: number[];
+  /** `scores[layer - 1][repeat]`; null where no walk needed it. */
+  scores: Array<Array<number | null>>;
+  /** Sample standard deviation of each layer's repeats; null where not every repeat was scored. */
+  spread: Array<number | null>;
+  /** Per alpha: each repeat's own cut and their distribution. */
+  cuts: RepeatCuts[];
+  /** Every repeat keeps what the mean curve keeps, at every alpha. */
+  stable: boolean;
+}
+
 export interface PruneDatasetResult {
   datasetName: string;
-  /** SC_1..SC_N; null for layers the top-down walk did not need. */
+  /** SC_1..SC_N (the mean over the repeats); null for layers the top-down walk did not need. */
   scores: Array<number | null>;
+  /** The cuts of the mean curve `scores`. */
   decisions: CutDecision[];
   checkpoints: CheckpointSummary[];
   features: Omit<ExtractResult, 'layerFiles'>;
-  embeddings: EmbedResult[];
+  /** `repeat` is set when the run has repeats. */
+  embeddings: Array<EmbedResult & { repeat?: number }>;
+  /** Only when the run has more than one repeat. */
+  repeats?: RepeatSummary;
   /** Which steps found their output already made. */
   reused: { extract: boolean; embed: number; emit: number };
 }
@@ -94,17 +128,31 @@ const RETRY = {
   emit: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
 } as const;
 
+/** An error thrown by workflow code would retry its task forever: bad input fails the run at once. */
+function failRunOnBadInput<T>(stage: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const file = error instanceof InputError ? error.file : undefined;
+    throw ApplicationFailure.create({
+      message: (error as Error).message,
+      type: 'InputError',
+      nonRetryable: true,
+      details: [{ stage, file }],
+    });
+  }
+}
+
 /**
  * extract -> embed (top-down waves, stopping once every alpha is decided) -> score -> decide -> emit.
  * Tensors stay in artifacts; only URIs and scores travel through the history.
  */
 export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<PruneDatasetResult> {
-  try {
+  const repeats = input.repeats ?? 1;
+  failRunOnBadInput('start', () => {
     input.alphas.forEach(validateAlpha);
-  } catch (error) {
-    // An error thrown by workflow code would retry its task forever: bad input fails the run at once.
-    throw ApplicationFailure.nonRetryable((error as Error).message, 'InputError');
-  }
+    validateRepeats(repeats);
+  });
   const queues = input.taskQueues;
   const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
     proxyActivities<typeof activities>({
@@ -139,33 +187,42 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     ...input.modelOptions,
   });
   const layers = features.layerFiles.length;
-  const scores: Array<number | undefined> = new Array(layers).fill(undefined);
+  const scores = emptyRepeatScores(layers, repeats);
+  const seeds = Array.from({ length: repeats }, (_, repeat) => repeatSeed(input.seed, repeat));
   progress.layers = layers;
-  const embeddings: EmbedResult[] = [];
+  const embeddings: PruneDatasetResult['embeddings'] = [];
   const wavePlan = { alphas: input.alphas, waveSize: input.waveSize ?? 2, fullCurve: input.fullCurve };
 
   for (;;) {
     const wave = nextWave(scores, wavePlan);
     if (wave === null) break;
-    enterStage('embed', `t-SNE and scoring of layers ${wave.join(', ')} of ${layers}`);
+    const what = wave.map(({ layer, repeat }) => (repeats > 1 ? `${layer} (repeat ${repeat})` : String(layer)));
+    enterStage('embed', `t-SNE and scoring of layers ${what.join(', ')} of ${layers}`);
     await Promise.all(
-      wave.map(async (layer) => {
+      wave.map(async ({ layer, repeat }) => {
         const embedded = await embedLayer({
           featuresFile: features.layerFiles[layer - 1],
           layer,
-          seed: input.seed,
+          seed: seeds[repeat],
           artifactRoot: input.artifactRoot,
         });
-        embeddings.push(embedded);
-        scores[layer - 1] = await scoreEmbedding(embedded.embeddingFile);
-        progress.scores = scores.map((score) => score ?? null);
+        embeddings.push(repeats > 1 ? { ...embedded, repeat } : embedded);
+        const score = await scoreEmbedding(embedded.embeddingFile);
+        scores[layer - 1][repeat] = failRunOnBadInput('score', () => checkedScore(score, layer, embedded.embeddingFile));
+        progress.scores = meanCurve(scores).map((score) => score ?? null);
       }),
     );
   }
 
   enterStage('decide', 'deciding the cut');
-  const decisions = input.alphas.map((alpha) => decideCut(scores, alpha) as CutDecision);
-  const curve = scores.map((score) => score ?? null);
+  const { decisions, cuts, stable } = decideRepeats(scores, input.alphas);
+  const curve = meanCurve(scores).map((score) => score ?? null);
+  const repeatSummary: RepeatSummary | undefined =
+    repeats > 1
+      ? { seeds, scores: scores.map((row) => row.map((score) => score ?? null)), spread: spreadCurve(scores), cuts, stable }
+      : undefined;
+  const stability = (index: number): CutStability | undefined =>
+    repeatSummary && { repeats, seeds, stable, keptBlocks: cuts[index].keptBlocks };
   enterStage('emit', `emitting checkpoints keeping ${decisions.map((d) => d.keptBlocks).join(', ')} blocks`);
   const emit = (chosen: CutDecision[]) =>
     emitPrunedCheckpoint({
@@ -173,7 +230,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
       data: input.data,
       evalData: input.evalData,
       artifactRoot: input.artifactRoot,
-      decisions: chosen,
+      decisions: chosen.map((decision) => ({ ...decision, stability: stability(decisions.indexOf(decision)) })),
       scores: curve,
       ...input.modelOptions,
     });
@@ -190,7 +247,14 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
   }
   const emitted = [...new Set(perAlpha)];
   upsertSearchAttributes([{ key: KEPT_LAYERS, value: decisions[0].keptBlocks }]);
-  enterStage('done', `kept ${decisions[0].keptBlocks} of ${layers} blocks (alpha ${decisions[0].alpha})`);
+  // One seed says nothing about stability: the attribute is left unset.
+  if (repeatSummary) upsertSearchAttributes([{ key: STABLE, value: stable }]);
+  const verdict = repeatSummary
+    ? stable
+      ? `, stable over ${repeats} repeats`
+      : `, unstable: repeats keep ${cuts[0].keptBlocks.join(', ')}`
+    : '';
+  enterStage('done', `kept ${decisions[0].keptBlocks} of ${layers} blocks (alpha ${decisions[0].alpha})${verdict}`);
 
   const { layerFiles: _, ...featureSummary } = features;
   return {
@@ -199,7 +263,8 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     decisions,
     checkpoints: perAlpha.map(({ reused: _, ...checkpoint }, index) => ({ alpha: decisions[index].alpha, ...checkpoint })),
     features: featureSummary,
-    embeddings: embeddings.sort((a, b) => a.layer - b.layer),
+    embeddings: embeddings.sort((a, b) => a.layer - b.layer || (a.repeat ?? 0) - (b.repeat ?? 0)),
+    ...(repeatSummary && { repeats: repeatSummary }),
     reused: {
       extract: features.reused,
       embed: embeddings.filter((embedding) => embedding.reused).length,

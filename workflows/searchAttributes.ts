@@ -6,3 +6,5 @@ export const SWEEP = defineSearchAttributeKey('Sweep', SearchAttributeType.KEYWO
 export const STAGE = defineSearchAttributeKey('Stage', SearchAttributeType.KEYWORD);
 export const ALPHA = defineSearchAttributeKey('Alpha', SearchAttributeType.DOUBLE);
 export const KEPT_LAYERS = defineSearchAttributeKey('KeptLayers', SearchAttributeType.INT);
+/** Set on runs with repeats: whether every repeat's cut equals the mean curve's. */
+export const STABLE = defineSearchAttributeKey('Stable', SearchAttributeType.BOOL);

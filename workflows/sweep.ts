@@ -1,7 +1,6 @@
 import type { Duration } from '@temporalio/common';
 import {
   CancellationScope,
-  ChildWorkflowFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -15,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { SweepChildPlan, SweepPlan } from '../lib/sweep/config.js';
 import { type ChildOutcome, type SweepProgress, sweepProgress } from '../lib/sweep/progress.js';
+import { innermostCause } from './failureCause.js';
 import { type PruneDatasetInput, PruneDatasetWorkflow, type TaskQueues } from './pruneDataset.js';
 import { DATASET, SWEEP } from './searchAttributes.js';
 
@@ -43,11 +43,10 @@ export const retryFailedSignal = defineSignal('retryFailed');
 const CHILDREN_PER_RUN = 100;
 const ERROR_LENGTH = 500;
 
-/** The innermost message of a failure chain: the activity's own words (file, key, why). */
-function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown };
-  while (current.cause) current = current.cause as typeof current;
-  return (current.message ?? String(error)).slice(0, ERROR_LENGTH);
+/** A failed child's outcome: the innermost cause, the activity's own words (file, key, why). */
+function failedOutcome(error: unknown): ChildOutcome {
+  const { message, ...where } = innermostCause(error);
+  return { status: 'failed', error: message.slice(0, ERROR_LENGTH), ...where };
 }
 
 function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput {
@@ -63,6 +62,7 @@ function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput
     // Every alpha is decided from one curve, and the report draws the whole of it.
     fullCurve: true,
     waveSize: plan.waveSize,
+    repeats: plan.repeats,
     modelOptions: child.modelOptions,
     taskQueues: input.taskQueues,
     heartbeatTimeout: input.heartbeatTimeout,
@@ -117,11 +117,12 @@ export async function SweepWorkflow(input: SweepInput): Promise<SweepResult> {
         status: 'done',
         keptBlocks: result.decisions.map((decision) => decision.keptBlocks),
         blocks: result.scores.length,
+        ...(result.repeats && { stable: result.repeats.stable }),
       };
     } catch (error) {
       // A cancelled sweep ends as cancelled, its children with it; that is no child's failure.
       if (isCancellation(error)) return;
-      outcomes[child.childId] = { status: 'failed', error: error instanceof ChildWorkflowFailure ? rootMessage(error) : String(error) };
+      outcomes[child.childId] = failedOutcome(error);
     } finally {
       running.delete(child.childId);
       showProgress();

@@ -8,6 +8,7 @@
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
+import type { CutStability } from '../decide/repeats.js';
 import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
@@ -64,8 +65,13 @@ export interface HeldOutAccuracy {
   undefinedBecause: string | null;
 }
 
+/** An alpha's decision, with whether its t-SNE repeats agree on it (runs with repeats only). */
+export interface ChosenDecision extends CutDecision {
+  stability?: CutStability;
+}
+
 /** An alpha that chose the checkpoint's depth, and why. */
-export type ChosenBy = Omit<CutDecision, 'keptBlocks'>;
+export type ChosenBy = Omit<ChosenDecision, 'keptBlocks'>;
 
 export interface CheckpointManifest {
   sourceModel: string;

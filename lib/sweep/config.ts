@@ -7,9 +7,10 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { datasetDigest } from '../io/datasets.js';
 import type { ModelOptions } from '../onnx/inference.js';
 import { modelDigest } from '../onnx/model.js';
-import { artifactKey, contentDigest } from '../store/artifacts.js';
+import { artifactKey } from '../store/artifacts.js';
 
 /** Names end up in workflow IDs, search attributes and file names. */
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, ".", "_" or "-", starting with a letter or digit');
@@ -34,6 +35,8 @@ const sweepSchema = z.strictObject({
   datasets: z.array(datasetSchema).min(1, 'must list at least one dataset'),
   alphas: z.array(alpha).min(1, 'must list at least one alpha').default([0.3]),
   seeds: z.array(z.number().int('must be an integer').min(0, 'must be >= 0')).min(1, 'must list at least one seed').default([0]),
+  /** t-SNE seeds per layer in every run: the cut is the mean curve's, and each run says whether its repeats agree. */
+  repeats: z.number().int('must be an integer').min(1, 'must be at least 1').default(1),
   /** Output root: the report and the sweep's result go under it. */
   output: path,
   /** Report directory, relative to the output root. */
@@ -69,6 +72,8 @@ export interface SweepPlan {
   outputRoot: string;
   reportDir: string;
   waveSize?: number;
+  /** t-SNE seeds per layer; absent for one. */
+  repeats?: number;
   children: SweepChildPlan[];
 }
 
@@ -143,11 +148,18 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     );
   });
   const digests = await Promise.all(
-    runs.map(async (run) => ({ model: await modelDigest(run.model), data: await contentDigest(run.data) })),
+    runs.map(async (run) => ({
+      model: await modelDigest(run.model),
+      data: await datasetDigest(run.data),
+      evalData: run.evalData === undefined ? undefined : await datasetDigest(run.evalData),
+    })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
+  // One repeat is left out of the key (undefined), so sweeps written before repeats keep their ID.
+  const repeats = sweep.repeats > 1 ? sweep.repeats : undefined;
   const key = artifactKey({
     name: sweep.name,
+    repeats,
     alphas: sweep.alphas,
     batchSize: sweep.batchSize,
     waveSize: sweep.waveSize,
@@ -163,6 +175,7 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     outputRoot,
     reportDir,
     waveSize: sweep.waveSize,
+    repeats,
     children: runs.map(({ mean, std, ...run }) => ({
       childId: `${sweepId}.${run.datasetName}.${run.modelName}.s${run.seed}`,
       ...run,

@@ -6,7 +6,18 @@
 import type { SweepPlan } from './config.js';
 
 /** What a finished child left behind: small, so hundreds fit in a continue-as-new input. */
-export type ChildOutcome = { status: 'done'; keptBlocks: number[]; blocks: number } | { status: 'failed'; error: string };
+export type ChildOutcome =
+  /** `stable` only for runs with repeats: whether every repeat's cut equals the mean curve's. */
+  { status: 'done'; keptBlocks: number[]; blocks: number; stable?: boolean } | ({ status: 'failed' } & ChildFailure);
+
+/** A failed child's innermost message, the stage it failed in and the file at fault. */
+export interface ChildFailure {
+  error: string;
+  stage?: string;
+  file?: string;
+  /** A non-retryable InputError: the input must change before the child can succeed. */
+  badInput: boolean;
+}
 
 export type ChildStatus = 'pending' | 'running' | ChildOutcome['status'];
 
@@ -18,7 +29,11 @@ export interface SweepChildProgress {
   status: ChildStatus;
   keptBlocks?: number[];
   blocks?: number;
+  stable?: boolean;
   error?: string;
+  stage?: string;
+  file?: string;
+  badInput?: boolean;
 }
 
 export interface SweepProgress {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CutDecision } from '../decide/cutRule.js';
+import type { RepeatCuts } from '../decide/repeats.js';
 import { minMaxScale } from '../score/silhouette.js';
 import { writeFileAtomic } from '../store/atomicWrite.js';
 
@@ -37,6 +38,16 @@ export interface ReportRun {
   decisions: CutDecision[];
   checkpoints: ReportCheckpoint[];
   scatters: ReportScatter[];
+  /** For runs with more than one t-SNE seed per layer: `scores` is then the mean curve. */
+  repeats?: ReportRepeats;
+}
+
+export interface ReportRepeats {
+  seeds: number[];
+  /** Sample standard deviation of each layer's repeats (null where not every repeat was scored). */
+  spread: Array<number | null>;
+  cuts: RepeatCuts[];
+  stable: boolean;
 }
 
 export interface SweepReport {
@@ -57,17 +68,36 @@ export function chosenLayers(blocks: number, decision: CutDecision): number[] {
   return [...layers].sort((a, b) => a - b);
 }
 
-/** The SC curve, blocks kept at the first alpha in blue and pruned in grey, T and the cut per alpha as rules. */
+/**
+ * The SC curve, blocks kept at the first alpha in blue and pruned in grey, T and the cut per alpha
+ * as rules; with repeats, the mean curve over a band of +-1 spread (drawn first, underneath).
+ */
 export function curveSpec(run: ReportRun): TopLevelSpec {
   const [first] = run.decisions;
   const points = run.scores.flatMap((sc, index) =>
     sc === null ? [] : [{ layer: index + 1, sc, part: index + 1 <= first.keptBlocks ? 'kept' : 'pruned' }],
   );
+  const spread = run.repeats?.spread;
+  const band = spread && {
+    data: {
+      values: run.scores.flatMap((sc, index) => {
+        const deviation = spread[index];
+        return sc === null || deviation === null ? [] : [{ layer: index + 1, low: sc - deviation, high: sc + deviation }];
+      }),
+    },
+    mark: { type: 'area' as const, color: '#1f77b4', opacity: 0.2 },
+    encoding: {
+      x: { field: 'layer', type: 'quantitative' as const },
+      y: { field: 'low', type: 'quantitative' as const },
+      y2: { field: 'high' },
+    },
+  };
   return {
     width: WIDTH,
     height: HEIGHT,
     config: { aria: false },
     layer: [
+      ...(band ? [band] : []),
       {
         data: { values: points },
         mark: { type: 'line', color: '#888' },
@@ -158,6 +188,8 @@ const CSV_COLUMNS = [
   'accuracy_pruned_old_head',
   'accuracy_pruned_refit',
   'error',
+  'stable',
+  'repeat_kept_blocks',
 ] as const;
 
 function csvCell(value: string | number | null | undefined): string {
@@ -183,6 +215,8 @@ export function reportCsv(report: SweepReport): string {
       accuracy_full: run.checkpoints[index]?.accuracy?.full,
       accuracy_pruned_old_head: run.checkpoints[index]?.accuracy?.prunedOriginalHead,
       accuracy_pruned_refit: run.checkpoints[index]?.accuracy?.prunedRefitHead,
+      stable: run.repeats && String(run.repeats.cuts[index].stable),
+      repeat_kept_blocks: run.repeats?.cuts[index].keptBlocks.join(' '),
     }));
   });
   const lines = rows.map((row) =>
@@ -207,6 +241,12 @@ function accuracyText(accuracy: ReportCheckpoint['accuracy']): string {
     .join(' / ');
 }
 
+/** The decision under repeats in words: the mean curve's cut, and what each repeat would keep. */
+function repeatsText(repeats: ReportRepeats): string {
+  const cuts = repeats.cuts.map((cut) => `alpha ${cut.alpha}: ${cut.keptBlocks.join(', ')}`).join('; ');
+  return `${repeats.stable ? 'stable' : 'unstable'} over ${repeats.seeds.length} t-SNE seeds (${repeats.seeds.join(', ')}): the cut is the mean curve's; each seed alone keeps ${cuts} blocks`;
+}
+
 function runTitle(run: ReportRun): string {
   return `${run.datasetName} · ${run.modelName} · seed ${run.seed}`;
 }
@@ -218,6 +258,7 @@ function summaryTable(report: SweepReport): string {
     'seed',
     'status',
     ...report.alphas.map((alpha) => `kept (alpha ${alpha})`),
+    'stable over repeats',
     'parameters after / before',
     'accuracy full / pruned, old head / refit',
   ];
@@ -231,7 +272,8 @@ function summaryTable(report: SweepReport): string {
       ? `${first.parametersKept.toLocaleString('en')} / ${first.parametersTotal.toLocaleString('en')} (${percent(first.parametersKept, first.parametersTotal)})`
       : '-';
     const status = run.status === 'failed' ? `failed: ${run.error ?? ''}` : run.status;
-    return [run.datasetName, run.modelName, String(run.seed), status, ...kept, size, accuracyText(first?.accuracy ?? null)];
+    const stable = run.repeats ? `${run.repeats.stable ? 'yes' : 'no'} (${run.repeats.seeds.length} seeds)` : '-';
+    return [run.datasetName, run.modelName, String(run.seed), status, ...kept, stable, size, accuracyText(first?.accuracy ?? null)];
   });
   const cells = (row: string[], tag: string) => row.map((cell) => `<${tag}>${escapeHtml(cell)}</${tag}>`).join('');
   return `<table class="summary"><thead><tr>${cells(header, 'th')}</tr></thead><tbody>${rows.map((row) => `<tr>${cells(row, 'td')}</tr>`).join('\n')}</tbody></table>`;
@@ -246,6 +288,7 @@ async function runSection(run: ReportRun): Promise<string> {
   const facts = [
     `kept ${first.keptBlocks} of ${run.scores.length} blocks at alpha ${first.alpha} (T = ${first.threshold.toFixed(4)})`,
     escapeHtml(first.reason),
+    run.repeats ? escapeHtml(repeatsText(run.repeats)) : '',
     checkpoint
       ? `parameters: ${checkpoint.parametersTotal.toLocaleString('en')} before, ${checkpoint.parametersKept.toLocaleString('en')} after (${percent(checkpoint.parametersKept, checkpoint.parametersTotal)})`
       : '',
@@ -257,7 +300,7 @@ async function runSection(run: ReportRun): Promise<string> {
   const scatters = await Promise.all(run.scatters.map((scatter) => renderSvg(scatterSpec(scatter))));
   return `<section class="run"><h2>${escapeHtml(runTitle(run))}</h2>
 <ul>${facts.map((fact) => `<li>${fact}</li>`).join('')}</ul>
-<figure class="curve">${curve}<figcaption>SC per block: dashed red T = alpha * SC_N, green the cut, one of each per alpha</figcaption></figure>
+<figure class="curve">${curve}<figcaption>SC per block${run.repeats ? ' (mean over the seeds, the band +-1 spread)' : ''}: dashed red T = alpha * SC_N, green the cut, one of each per alpha</figcaption></figure>
 <div class="scatters">${scatters.map((svg) => `<figure class="scatter">${svg}</figure>`).join('')}</div>
 </section>`;
 }

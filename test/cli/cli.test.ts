@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
 import { sls } from '../helpers/cli.js';
-import { FIXTURES, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
+import { FIXTURES, MODEL, maxAbsDiff, TEST_SPLIT, TRAIN, temporaryDir, VTAB_LIST, writePixelDataset } from '../helpers/fixtures.js';
 import { startTemporal } from '../helpers/temporal.js';
 
 describe('sls extract / embed / score / decide', () => {
@@ -17,6 +17,21 @@ describe('sls extract / embed / score / decide', () => {
       ['01', '02', '03', '04', '05', '06'].map((layer) => `layer-${layer}.arrow`),
     );
     expect(JSON.parse(result.stdout)).toMatchObject({ layers: 6, rows: 1000, dim: 64 });
+  });
+
+  it('extract reads a VTAB-1k file list: the features of the same images as the pixels file', async () => {
+    const listOut = temporaryDir();
+    const mean = ['--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5'];
+    const result = await sls(['extract', '--model', MODEL, '--data', VTAB_LIST, '--out', listOut, ...mean]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ layers: 6, rows: 64, dim: 64 });
+    // The list names the first 64 train images (make_parquet_fixtures.py), in their order.
+    const [fromList, fromPixels] = await Promise.all([
+      readFeatures(join(listOut, 'layer-06.arrow')),
+      readFeatures(join(out, 'layer-06.arrow')),
+    ]);
+    expect(fromList.labels).toEqual(fromPixels.labels.subarray(0, 64));
+    expect(maxAbsDiff(fromList.values, fromPixels.values.subarray(0, 64 * 64))).toBeLessThan(1e-4);
   });
 
   it('embed writes x, y and the labels in the input row order', async () => {
@@ -65,7 +80,7 @@ describe('sls extract / embed / score / decide', () => {
     expect(badScores.stderr).toMatch(/scores\.json: must hold a non-empty JSON array/);
     const badAlpha = await sls(['decide', '--scores', notScores, '--alpha', '1.5']);
     expect(badAlpha.code).not.toBe(0);
-    expect(badAlpha.stderr).toMatch(/alpha must be a number in \(0, 1\]/);
+    expect(badAlpha.stderr).toMatch(/alpha must be in \(0, 1\], got 1\.5/);
   });
 });
 
@@ -106,5 +121,46 @@ describe('sls run', () => {
     const again = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '1', '--out', out], environment);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).reused.extract).toBe(true);
+  });
+
+  describe('on bad input', () => {
+    const runOn = (data: string) => {
+      const out = temporaryDir();
+      const environment = {
+        SLS_TEMPORAL_ADDRESS: env.address,
+        SLS_ARTIFACT_ROOT: join(out, 'artifacts'),
+        SLS_CPU_QUEUE: 'cli-bad-cpu',
+        SLS_GPU_QUEUE: 'cli-bad-gpu',
+      };
+      return sls(['run', '--model', MODEL, '--data', data, '--out', out], environment);
+    };
+
+    it('prints the innermost cause with its stage and file, and exits 2', async () => {
+      const data = join(temporaryDir(), 'one-class.arrow');
+      writePixelDataset(data, new Float32Array(4 * 768), 768, new Int32Array(4));
+      const result = await runOn(data);
+      expect(result.stderr).toBe(
+        `sls: ${data}: the dataset has one class (label 0); the silhouette score needs at least two\n  stage: extract\n  file: ${data}\n`,
+      );
+      expect(result.code).toBe(2);
+    });
+
+    it('names the dataset, not the artifact, when a NaN pixel is found downstream', async () => {
+      const dim = 768;
+      const rows = 40;
+      const pixels = new Float32Array(rows * dim).map((_, i) => Math.sin(i));
+      pixels[7 * dim + 3] = Number.NaN;
+      const data = join(temporaryDir(), 'nan.arrow');
+      writePixelDataset(
+        data,
+        pixels,
+        dim,
+        Int32Array.from({ length: rows }, (_, row) => row % 2),
+      );
+      const result = await runOn(data);
+      // Where the data is read or where t-SNE reads the features: either way the user's file is named.
+      expect(result.stderr).toMatch(new RegExp(`^sls: ${data}: .*NaN.*\n  stage: (extract|embed)\n  file: ${data}\n$`));
+      expect(result.code).toBe(2);
+    });
   });
 });

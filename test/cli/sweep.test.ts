@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sls } from '../helpers/cli.js';
-import { temporaryDir } from '../helpers/fixtures.js';
+import { MODEL, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
 import { startTemporal } from '../helpers/temporal.js';
 
@@ -65,5 +65,20 @@ describe('sls sweep, status, retry and report against a real Temporal server', (
         .trim()
         .split('\n'),
     ).toHaveLength(1 + 2 * 2);
+  });
+
+  it("shows a failed run's innermost cause with its stage, and exits 2 when the failure is bad input", async () => {
+    const dir = temporaryDir();
+    const data = join(dir, 'one.arrow');
+    writePixelDataset(data, new Float32Array(4 * 768), 768, new Int32Array(4));
+    const file = join(dir, 'bad-data.yaml');
+    writeFileSync(file, `name: bad-data\nmodels: {vit: ${MODEL}}\ndatasets: [{name: one, data: one.arrow}]\noutput: out\n`);
+    const row = `one      vit    0     failed  extract: ${data}: the dataset has one class (label 0); the silhouette score needs at least two`;
+    const sweep = await sls(['sweep', file], vars);
+    expect(sweep.stdout).toContain(`${row}\n`);
+    expect(sweep.code).toBe(2);
+    const status = await sls(['status', file], vars);
+    expect(status.stdout).toContain(`${row}\n`);
+    expect(status.code).toBe(2);
   });
 });

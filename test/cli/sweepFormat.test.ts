@@ -12,7 +12,7 @@ describe('progressBar', () => {
 });
 
 describe('formatSweepStatus', () => {
-  it('prints the counts and one row per child with its stage, cut or error', () => {
+  it('prints the counts and one row per child with its stage, cut or error, and whether its repeats agree', () => {
     const text = formatSweepStatus({
       sweepId: 'sweep-n-0123',
       name: 'n',
@@ -24,7 +24,7 @@ describe('formatSweepStatus', () => {
       failed: 1,
       workflowStatus: 'RUNNING',
       children: [
-        { childId: 'a', datasetName: 'cifar', modelName: 'vit', seed: 0, status: 'done', keptBlocks: [8, 10], blocks: 12 },
+        { childId: 'a', datasetName: 'cifar', modelName: 'vit', seed: 0, status: 'done', keptBlocks: [8, 10], blocks: 12, stable: false },
         { childId: 'b', datasetName: 'dtd', modelName: 'vit', seed: 1, status: 'running' },
         {
           childId: 'c',
@@ -33,6 +33,9 @@ describe('formatSweepStatus', () => {
           seed: 0,
           status: 'failed',
           error: '/d/svhn.arrow: the dataset has one class',
+          stage: 'extract',
+          file: '/d/svhn.arrow',
+          badInput: true,
         },
         { childId: 'd', datasetName: 'eurosat', modelName: 'vit', seed: 0, status: 'pending' },
       ],
@@ -43,11 +46,11 @@ describe('formatSweepStatus', () => {
       [
         'sweep n (sweep-n-0123): RUNNING',
         `${'█'.repeat(15)}${'░'.repeat(15)} 1/4 done, 1 running, 1 failed, 1 pending`,
-        'dataset  model  seed  status   detail (alpha 0.3, 0.6)',
-        'cifar    vit    0     done     kept 8, 10 of 12 blocks',
-        'dtd      vit    1     running  embed (3/12 layers scored)',
-        'svhn     own    0     failed   /d/svhn.arrow: the dataset has one class',
-        'eurosat  vit    0     pending',
+        'dataset  model  seed  status   stable  detail (alpha 0.3, 0.6)',
+        'cifar    vit    0     done     no      kept 8, 10 of 12 blocks',
+        'dtd      vit    1     running  -       embed (3/12 layers scored)',
+        'svhn     own    0     failed   -       extract: /d/svhn.arrow: the dataset has one class',
+        'eurosat  vit    0     pending  -',
         '',
       ].join('\n'),
     );

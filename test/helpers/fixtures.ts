@@ -10,6 +10,10 @@ export const TRAIN = join(FIXTURES, 'digits/train.arrow');
 export const TEST_SPLIT = join(FIXTURES, 'digits/test.arrow');
 export const IMAGES = join(FIXTURES, 'digits/images.arrow');
 export const FOLDER = join(FIXTURES, 'digits/folder');
+/** The 64 images of IMAGES as users hold them (make_parquet_fixtures.py). */
+export const VTAB_LIST = join(FIXTURES, 'digits/vtab.txt');
+export const PARQUET = join(FIXTURES, 'digits/images.parquet');
+export const HF_DATASET = join(FIXTURES, 'digits/hf');
 export const NO_BLOCKS_MODEL = join(FIXTURES, 'bad/mlp.onnx');
 
 /** PyTorch's outputs for the fixture model on the first rows of the train split (make_model_fixtures.py). */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type DevServerConfig, TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TemporalConfig } from '../../workers/config.js';
 import { createCpuWorker, createGpuWorker, installLogging } from '../../workers/create.js';
-import { ALPHA, DATASET, KEPT_LAYERS, STAGE, SWEEP } from '../../workflows/searchAttributes.js';
+import { ALPHA, DATASET, KEPT_LAYERS, STABLE, STAGE, SWEEP } from '../../workflows/searchAttributes.js';
 import { temporaryDir } from './fixtures.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../infra/temporal.sh', import.meta.url));
@@ -20,7 +20,7 @@ export async function startTemporal(server: Partial<DevServerConfig> = {}): Prom
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path },
-      searchAttributes: [DATASET, SWEEP, STAGE, ALPHA, KEPT_LAYERS],
+      searchAttributes: [DATASET, SWEEP, STAGE, ALPHA, KEPT_LAYERS, STABLE],
       ...server,
     },
   });

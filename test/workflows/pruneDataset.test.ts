@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeUsage } from '../../lib/emit/checkpointStore.js';
 import type { CheckpointManifest } from '../../lib/emit/emit.js';
 import { readFeatures } from '../../lib/io/arrowTensors.js';
 import type { TemporalConfig } from '../../workers/config.js';
+import { innermostCause } from '../../workflows/failureCause.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
 import { FIXTURES, MODEL, NO_BLOCKS_MODEL, TEST_SPLIT, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
@@ -210,5 +213,49 @@ describe('PruneDatasetWorkflow on bad input', () => {
     const path = join(temporaryDir(), 'one-class.arrow');
     writePixelDataset(path, new Float32Array(4 * 768), 768, new Int32Array(4));
     await expectNonRetryable(input({ data: path }), /one-class\.arrow: the dataset has one class/);
+  });
+});
+
+describe('PruneDatasetWorkflow on a score that is not a silhouette', () => {
+  it('fails at once, non-retryably, naming the layer and the embedding, instead of retrying its task forever', async () => {
+    // Stub steps on a queue of their own: three layers, and the top one scores NaN (null after JSON).
+    const taskQueue = `stub-${randomUUID().slice(0, 8)}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+      activities: {
+        extractLayerFeatures: async () => ({
+          featuresDir: '/stub',
+          layerFiles: [1, 2, 3].map((layer) => `/stub/layer-0${layer}.arrow`),
+          rows: 10,
+          dim: 4,
+          imagesPerSecond: 1,
+          reused: false,
+        }),
+        embedLayer: async ({ layer }: { layer: number }) => ({ layer, embeddingFile: `/stub/embedding-${layer}.arrow`, reused: false }),
+        scoreEmbedding: async (file: string) => (file.endsWith('-3.arrow') ? Number.NaN : 0.5),
+      },
+    });
+    const run = env.client.workflow.execute('PruneDatasetWorkflow', {
+      args: [input({ taskQueues: { gpu: taskQueue, cpu: taskQueue } })],
+      taskQueue,
+      workflowId: `test-${randomUUID()}`,
+      // Without the check the workflow task fails and is retried until this runs out.
+      workflowExecutionTimeout: '60s',
+    });
+    const error = await worker.runUntil(
+      run.then(
+        () => null,
+        (failure: unknown) => failure,
+      ),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.type).toBe('InputError');
+    expect(cause.message).toBe('/stub/embedding-3.arrow: the score of layer 3 is null, not a silhouette in [-1, 1]');
+    expect(innermostCause(error)).toEqual({ message: cause.message, stage: 'score', file: '/stub/embedding-3.arrow', badInput: true });
   });
 });

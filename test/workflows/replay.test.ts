@@ -1,11 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { installLogging, workflowSource } from '../../workers/create.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
-const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 const HISTORIES = join(FIXTURES, 'histories');
 
 /**
@@ -13,6 +12,8 @@ const HISTORIES = join(FIXTURES, 'histories');
  * workflow code: a change that would make a running workflow take other steps fails here, not in
  * a user's sweep. Replay needs no server.
  */
+installLogging('WARN');
+
 describe('workflow replay', () => {
   const files = readdirSync(HISTORIES).filter((name) => name.endsWith('.json'));
 
@@ -23,7 +24,7 @@ describe('workflow replay', () => {
   for (const file of files) {
     it(`replays ${file} without a determinism violation`, async () => {
       const history = JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'));
-      await Worker.runReplayHistory({ workflowsPath: WORKFLOWS }, history);
+      await Worker.runReplayHistory(workflowSource(), history);
     });
   }
 });

@@ -1,8 +1,8 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSweep, OWN_MODEL, parseSweepFile, planSweep } from '../../../lib/sweep/config.js';
-import { MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
+import { FOLDER, MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
 
 const FILE = '/sweeps/night.yaml';
 
@@ -31,6 +31,7 @@ describe('parseSweepFile', () => {
       datasets: [{ name: 'd', data: 'd.arrow' }],
       alphas: [0.3],
       seeds: [0],
+      repeats: 1,
       output: 'out',
       report: 'report',
       concurrency: 4,
@@ -92,6 +93,53 @@ describe('planSweep', () => {
     expect(otherData.sweepId).not.toBe(original.sweepId);
   });
 
+  it('keeps the ID of a sweep without repeats for "repeats: 1", and changes it for more', async () => {
+    const original = await planSweep(parseSweepFile(VALID, FILE), FILE);
+    const one = await planSweep(parseSweepFile(`${VALID}repeats: 1\n`, FILE), FILE);
+    const three = await planSweep(parseSweepFile(`${VALID}repeats: 3\n`, FILE), FILE);
+    expect(one.sweepId).toBe(original.sweepId);
+    expect(one.repeats).toBeUndefined();
+    expect(three.sweepId).not.toBe(original.sweepId);
+    expect(three.repeats).toBe(3);
+    expect(() => parseSweepFile(`${VALID}repeats: 0\n`, FILE)).toThrow(/night\.yaml: repeats: must be at least 1/);
+    expect(() => parseSweepFile(`${VALID}repeats: 2.5\n`, FILE)).toThrow(/night\.yaml: repeats: must be an integer/);
+  });
+
+  it('covers the images a VTAB-1k file list names: editing one changes the sweep ID', async () => {
+    const dir = temporaryDir();
+    for (const name of ['a.png', 'b.png']) copyFileSync(join(FOLDER, '2/000.png'), join(dir, name));
+    writeFileSync(join(dir, 'train800val200.txt'), 'a.png 0\nb.png 1\n');
+    const sweep = parseSweepFile(
+      `name: vtab\nmodels: {vit: ${MODEL}}\ndatasets:\n  - {name: d, data: train800val200.txt}\noutput: out\n`,
+      join(dir, 's.yaml'),
+    );
+    const before = await planSweep(sweep, join(dir, 's.yaml'));
+    expect(before.children[0].data).toBe(join(dir, 'train800val200.txt'));
+    copyFileSync(join(FOLDER, '8/001.png'), join(dir, 'b.png'));
+    expect((await planSweep(sweep, join(dir, 's.yaml'))).sweepId).not.toBe(before.sweepId);
+  });
+
+  it('keeps the ID of a sweep without evalData as it was (users relaunch finished sweeps by it)', async () => {
+    // Computed before evalData's content entered the hash; the fixtures' content, not their paths, is in it.
+    expect((await planSweep(parseSweepFile(VALID, FILE), FILE)).sweepId).toBe('sweep-night-f9d0fa7f7c2ca01e');
+  });
+
+  it("hashes evalData's content, not its path: moving the tree keeps the ID, editing the eval split changes it", async () => {
+    const withEval = (evalData: string) =>
+      VALID.replace(`    data: ${TEST_SPLIT}\n`, `    data: ${TEST_SPLIT}\n    evalData: ${evalData}\n`);
+    const [here, moved, edited] = [temporaryDir(), temporaryDir(), temporaryDir()];
+    copyFileSync(TEST_SPLIT, join(here, 'eval.arrow'));
+    copyFileSync(TEST_SPLIT, join(moved, 'eval.arrow'));
+    const bytes = readFileSync(TEST_SPLIT);
+    bytes[bytes.length >> 1] ^= 0x01;
+    writeFileSync(join(edited, 'eval.arrow'), bytes);
+    const plan = async (evalData: string) => (await planSweep(parseSweepFile(withEval(evalData), FILE), FILE)).sweepId;
+    const original = await plan(join(here, 'eval.arrow'));
+    expect(await plan(join(moved, 'eval.arrow'))).toBe(original);
+    expect(await plan(join(edited, 'eval.arrow'))).not.toBe(original);
+    expect(original).not.toBe((await planSweep(parseSweepFile(VALID, FILE), FILE)).sweepId);
+  });
+
   it('rejects a report path outside the output root', async () => {
     await expect(planSweep(parseSweepFile(`${VALID}report: ../../etc\n`, FILE), FILE)).rejects.toThrow(
       /night\.yaml: report: "\.\.\/\.\.\/etc" leads outside the output root \/sweeps\/out/,
@@ -123,6 +171,7 @@ describe('planSweep', () => {
     ]);
     // Recorded before the plan's options became one object: the ID hashes the same content.
     expect(plan.sweepId).toBe('sweep-s-67d3d12285bf96fa');
+    expect(plan.repeats).toBeUndefined();
     expect(plan.outputRoot).toBe(join(dir, 'runs'));
     await expect(loadSweep(join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: cannot read the sweep file/);
   });

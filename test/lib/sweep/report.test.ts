@@ -110,6 +110,58 @@ describe('curveSpec with two alphas', () => {
   });
 });
 
+/** The vertices of the first area mark's path, in drawing order. */
+function areaVertices(svg: string): Array<[number, number]> {
+  const path = svg.match(/<g class="mark-area role-mark layer_0_marks"[^>]*><path d="([^"]*)"/)?.[1] ?? '';
+  return [...path.matchAll(/[ML]([-\d.]+),([-\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+const REPEATED: ReportRun = {
+  ...DONE,
+  // Layer 1 was scored by one seed only: no mean, no band there.
+  scores: [null, 0.2, 0.3, 0.5, 0.6, 0.8],
+  repeats: {
+    seeds: [0, 2462723854, 1020716019],
+    spread: [null, 0.1, 0.1, 0.2, 0.05, 0.1],
+    cuts: [{ alpha: 0.5, keptBlocks: [4, 4, 5], distribution: { 4: 2, 5: 1 }, stable: false }],
+    stable: false,
+  },
+};
+
+describe('curveSpec with repeats', () => {
+  it('draws the mean curve over a band of +-1 spread, with T', async () => {
+    const svg = await renderSvg(curveSpec(REPEATED));
+    // y: 0..0.9 (the band's top, 0.8 + 0.1) over 220 px, y(v) = 220 (1 - v / 0.9); x: block i at (i - 0.5) * 60.
+    const y = (value: number) => 220 * (1 - value / 0.9);
+    const expected = [
+      [90, y(0.1)],
+      [150, y(0.2)],
+      [210, y(0.3)],
+      [270, y(0.55)],
+      [330, y(0.7)],
+      [330, y(0.9)],
+      [270, y(0.65)],
+      [210, y(0.7)],
+      [150, y(0.4)],
+      [90, y(0.3)],
+    ];
+    // A path's coordinates are rounded to 3 decimals.
+    const vertices = areaVertices(svg);
+    expect(vertices).toHaveLength(expected.length);
+    vertices.forEach(([px, py], i) => {
+      expect(px).toBeCloseTo(expected[i][0], 3);
+      expect(py).toBeCloseTo(expected[i][1], 2);
+    });
+    // The curve's points and T = 0.4 on the same scale, one layer on.
+    expectPositions(positions(svg, 'mark-symbol role-mark layer_2_marks').slice(0, 1), [[90, y(0.2)]]);
+    expectPositions(positions(svg, 'mark-rule role-mark layer_3_marks'), [[360, y(0.4)]]);
+  });
+
+  it('has no band without repeats', async () => {
+    expect(await renderSvg(curveSpec(DONE))).not.toContain('mark-area');
+  });
+});
+
 describe('scatterSpec rendered by renderSvg', () => {
   it('min-max scales each axis to [0, 1] before drawing', async () => {
     const svg = await renderSvg(scatterSpec(DONE.scatters[0], 100));
@@ -127,16 +179,34 @@ describe('reportCsv', () => {
   it('writes one row per run and alpha, quoting cells with commas or quotes', () => {
     expect(reportCsv(REPORT)).toBe(
       [
-        'dataset,model,seed,status,blocks,alpha,sc_top,threshold,kept_blocks,failed_layer,parameters_total,parameters_kept,accuracy_full,accuracy_pruned_old_head,accuracy_pruned_refit,error',
-        'eurosat,vit,0,done,6,0.5,0.8,0.4,4,3,1000,700,0.959,0.557,0.9412,',
-        'svhn,own,1,failed,,,,,,,,,,,,"/d/svhn.arrow: the dataset has one class (label <0>), ""sic"""',
+        'dataset,model,seed,status,blocks,alpha,sc_top,threshold,kept_blocks,failed_layer,parameters_total,parameters_kept,accuracy_full,accuracy_pruned_old_head,accuracy_pruned_refit,error,stable,repeat_kept_blocks',
+        'eurosat,vit,0,done,6,0.5,0.8,0.4,4,3,1000,700,0.959,0.557,0.9412,,,',
+        'svhn,own,1,failed,,,,,,,,,,,,"/d/svhn.arrow: the dataset has one class (label <0>), ""sic""",,',
         '',
       ].join('\n'),
     );
   });
 });
 
+describe('reportCsv with repeats', () => {
+  it("writes whether a run's repeats agree and what each kept", () => {
+    expect(reportCsv({ ...REPORT, runs: [REPEATED] }).split('\n')[1]).toBe(
+      'eurosat,vit,0,done,6,0.5,0.8,0.4,4,3,1000,700,0.959,0.557,0.9412,,false,4 4 5',
+    );
+  });
+});
+
 describe('reportHtml', () => {
+  it('says per run whether its repeats agree, and draws the band', async () => {
+    const html = await reportHtml({ ...REPORT, runs: [REPEATED, DONE] });
+    expect(html).toContain('<td>no (3 seeds)</td>');
+    expect(html).toContain('<td>-</td>');
+    expect(html).toContain(
+      "unstable over 3 t-SNE seeds (0, 2462723854, 1020716019): the cut is the mean curve's; each seed alone keeps alpha 0.5: 4, 4, 5 blocks",
+    );
+    expect(html.match(/class="mark-area/g)).toHaveLength(1);
+  });
+
   it('has the summary table, a curve and the scatters per finished run, and escapes errors', async () => {
     const html = await reportHtml(REPORT);
     expect(html.match(/<svg/g)).toHaveLength(2);
@@ -155,7 +225,7 @@ describe('writeReport', () => {
     const paths = await writeReport(REPORT, dir);
     expect(paths).toEqual({ html: join(dir, 'index.html'), json: join(dir, 'report.json'), csv: join(dir, 'report.csv') });
     expect(JSON.parse(readFileSync(paths.json, 'utf8'))).toEqual(REPORT);
-    expect(readFileSync(paths.csv, 'utf8').split('\n')[1]).toBe('eurosat,vit,0,done,6,0.5,0.8,0.4,4,3,1000,700,0.959,0.557,0.9412,');
+    expect(readFileSync(paths.csv, 'utf8').split('\n')[1]).toBe('eurosat,vit,0,done,6,0.5,0.8,0.4,4,3,1000,700,0.959,0.557,0.9412,,,');
     expect(readFileSync(paths.html, 'utf8')).toMatch(/^<!doctype html>/);
   });
 });
