@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { CutDecision } from '../lib/decide/cutRule.js';
-import type { CutStability } from '../lib/decide/repeats.js';
-import { type CheckpointManifest, emitCheckpoint, type HeldOutAccuracy } from '../lib/emit/emit.js';
+import {
+  type CheckpointManifest,
+  type ChosenBy,
+  type ChosenDecision,
+  emitCheckpoint,
+  type HeldOutAccuracy,
+  sharedKeptBlocks,
+} from '../lib/emit/emit.js';
 import type { SpeedComparison } from '../lib/emit/speed.js';
 import { datasetDigest } from '../lib/io/datasets.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
@@ -18,10 +23,9 @@ export interface EmitInput extends ModelOptions {
   /** A held-out split for the accuracy of the full, pruned and refit models. */
   evalData?: string;
   artifactRoot: string;
-  decision: CutDecision;
+  /** The alphas' decisions that keep one depth: one checkpoint serves them all. */
+  decisions: ChosenDecision[];
   scores: Array<number | null>;
-  /** The repeats' cuts, written into the manifest (and so part of its name); absent for one seed. */
-  stability?: CutStability;
 }
 
 export interface EmitResult {
@@ -30,17 +34,25 @@ export interface EmitResult {
   checkpoint: string;
   manifestFile: string;
   keptBlocks: number;
+  /** The alphas that chose this depth when the checkpoint was built. */
+  chosenBy: ChosenBy[];
   parametersKept: number;
   parametersTotal: number;
   multiplyAddsKept: number;
   multiplyAddsTotal: number;
   accuracy: HeldOutAccuracy | null;
-  speed: Pick<SpeedComparison, 'latencySpeedup' | 'throughputSpeedup'>;
+  speed: Pick<SpeedComparison, 'latencySpeedup' | 'latencySpread' | 'throughputSpeedup' | 'throughputSpread'>;
   reused: boolean;
 }
 
-/** What determines a checkpoint: the model, the splits, the cut and the preprocessing (not the batch size). */
+/**
+ * What determines a checkpoint: the model, the splits, the kept depth and the preprocessing (not
+ * the batch size). Not which alphas chose the depth, nor the scores (which layers the walk scored
+ * depends on the alphas): the lineage notes them. Emit version 3: version 2 keyed on the decision
+ * and the scores, so that each alpha had its own checkpoint of the same model.
+ */
 export async function emitStep(input: EmitInput): Promise<StepDefinition> {
+  const keptBlocks = sharedKeptBlocks(input.decisions);
   const inputs: Record<string, StepInput> = {
     model: { path: input.model, sha256: await modelDigest(input.model) },
     data: { path: input.data, sha256: await datasetDigest(input.data) },
@@ -51,14 +63,8 @@ export async function emitStep(input: EmitInput): Promise<StepDefinition> {
     kind: 'checkpoints',
     step: 'emit',
     inputs,
-    parameters: {
-      decision: input.decision,
-      scores: input.scores,
-      stability: input.stability,
-      mean: input.mean,
-      std: input.std,
-      blockOutputs: input.blockOutputs,
-    },
+    parameters: { keptBlocks, mean: input.mean, std: input.std, blockOutputs: input.blockOutputs },
+    notes: { alphas: input.decisions.map((decision) => decision.alpha), scores: input.scores },
     layout: '.onnx',
     // The manifest, <key>.json; the shared tensors the checkpoint references are verified with it.
     companions: ['.json'],
@@ -80,7 +86,7 @@ export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult
           input.model,
           input.data,
           { model: temporary, manifest: manifestTemporary, name: basename(artifact.path) },
-          input.decision,
+          input.decisions,
           input.scores,
           { ...input, onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }) },
         );
@@ -94,12 +100,18 @@ export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult
       checkpoint,
       manifestFile,
       keptBlocks: manifest.keptBlocks,
+      chosenBy: manifest.chosenBy,
       parametersKept: manifest.parametersKept,
       parametersTotal: manifest.parametersTotal,
       multiplyAddsKept: manifest.multiplyAddsKept,
       multiplyAddsTotal: manifest.multiplyAddsTotal,
       accuracy: manifest.accuracy,
-      speed: { latencySpeedup: manifest.speed.latencySpeedup, throughputSpeedup: manifest.speed.throughputSpeedup },
+      speed: {
+        latencySpeedup: manifest.speed.latencySpeedup,
+        latencySpread: manifest.speed.latencySpread,
+        throughputSpeedup: manifest.speed.throughputSpeedup,
+        throughputSpread: manifest.speed.throughputSpread,
+      },
       reused,
     };
   });

@@ -66,7 +66,7 @@ try {
     const scores = scoresKeeping(k, 6);
     const name = `dataset-${j + 1}`;
     const files = { model: join(store, `${name}.onnx`), manifest: join(store, `${name}.json`), name: `${name}.onnx` };
-    const { manifest } = await emitCheckpoint(sourcePath, TRAIN, files, decideCut(scores, 0.3)!, scores, {
+    const { manifest } = await emitCheckpoint(sourcePath, TRAIN, files, [decideCut(scores, 0.3)!], scores, {
       speed: { repeats: 1, warmup: 0 },
     });
     sources.push(source);

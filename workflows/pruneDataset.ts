@@ -2,6 +2,7 @@ import type { Duration } from '@temporalio/common';
 import {
   ApplicationFailure,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -106,6 +107,15 @@ export interface PruneProgress {
 export const progressQuery = defineQuery<PruneProgress>('progress');
 
 const HEARTBEAT = '2 minutes';
+/** Histories before this patch emitted one checkpoint per alpha, all at once. */
+const EMIT_PER_DEPTH = 'emit-once-per-kept-depth';
+
+/** The decisions grouped by the depth they keep, in the order of the alphas that first chose each. */
+function byKeptDepth(decisions: CutDecision[]): CutDecision[][] {
+  const groups = new Map<number, CutDecision[]>();
+  for (const decision of decisions) groups.set(decision.keptBlocks, [...(groups.get(decision.keptBlocks) ?? []), decision]);
+  return [...groups.values()];
+}
 /**
  * Retries per stage. Extraction fails mostly for want of GPU memory or a lost worker: few tries,
  * long waits. A t-SNE shard resumes from its saved state, so it may try more often. Scoring is
@@ -214,20 +224,28 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
   const stability = (index: number): CutStability | undefined =>
     repeatSummary && { repeats, seeds, stable, keptBlocks: cuts[index].keptBlocks };
   enterStage('emit', `emitting checkpoints keeping ${decisions.map((d) => d.keptBlocks).join(', ')} blocks`);
-  const emitted = await Promise.all(
-    decisions.map((decision, index) =>
-      emitPrunedCheckpoint({
-        model: input.model,
-        data: input.data,
-        evalData: input.evalData,
-        artifactRoot: input.artifactRoot,
-        decision,
-        scores: curve,
-        stability: stability(index),
-        ...input.modelOptions,
-      }),
-    ),
-  );
+  const emit = (chosen: CutDecision[]) =>
+    emitPrunedCheckpoint({
+      model: input.model,
+      data: input.data,
+      evalData: input.evalData,
+      artifactRoot: input.artifactRoot,
+      decisions: chosen.map((decision) => ({ ...decision, stability: stability(decisions.indexOf(decision)) })),
+      scores: curve,
+      ...input.modelOptions,
+    });
+  // One checkpoint per kept depth, one after another: each times its speed with the CPU worker to
+  // itself (every t-SNE of this run is done by now), and alphas that agree share one refit.
+  const perAlpha: EmitResult[] = [];
+  if (patched(EMIT_PER_DEPTH)) {
+    for (const group of byKeptDepth(decisions)) {
+      const checkpoint = await emit(group);
+      for (const decision of group) perAlpha[decisions.indexOf(decision)] = checkpoint;
+    }
+  } else {
+    perAlpha.push(...(await Promise.all(decisions.map((decision) => emit([decision])))));
+  }
+  const emitted = [...new Set(perAlpha)];
   upsertSearchAttributes([{ key: KEPT_LAYERS, value: decisions[0].keptBlocks }]);
   // One seed says nothing about stability: the attribute is left unset.
   if (repeatSummary) upsertSearchAttributes([{ key: STABLE, value: stable }]);
@@ -243,7 +261,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
     datasetName: input.datasetName,
     scores: curve,
     decisions,
-    checkpoints: emitted.map(({ reused: _, ...checkpoint }, index) => ({ alpha: decisions[index].alpha, ...checkpoint })),
+    checkpoints: perAlpha.map(({ reused: _, ...checkpoint }, index) => ({ alpha: decisions[index].alpha, ...checkpoint })),
     features: featureSummary,
     embeddings: embeddings.sort((a, b) => a.layer - b.layer || (a.repeat ?? 0) - (b.repeat ?? 0)),
     ...(repeatSummary && { repeats: repeatSummary }),

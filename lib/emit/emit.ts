@@ -2,7 +2,9 @@
  * Emit: the pruned checkpoint (blocks 1..k, final norm, and a head refit on block k's normed CLS
  * features of the training split) into the checkpoint store, plus its manifest: the cut, the
  * parameters and multiply-adds kept, the held-out accuracy of the full model, the pruned model
- * with its old head and with the refit head, and the measured speed-up.
+ * with its old head and with the refit head, and the measured speed-up. One checkpoint per kept
+ * depth: every alpha that chose it is listed in the manifest. A backbone exported without a head
+ * gets a new linear head on its final norm, fit the same way.
  */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
@@ -10,7 +12,7 @@ import type { CutStability } from '../decide/repeats.js';
 import { InputError } from '../errors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
-import { findHead, refitHeadTensors, withHeadBias } from '../onnx/head.js';
+import { appendLinearHead, findHead, type HeadLayout, headlessFinalNorm, refitHeadTensors, withHeadBias } from '../onnx/head.js';
 import { collectOutputs, type ModelInputs, type ModelOptions, openModelFile, openModelInputs, readImages } from '../onnx/inference.js';
 import { loadModel, type ModelProto, modelMetadata } from '../onnx/model.js';
 import { createSession } from '../onnx/session.js';
@@ -32,8 +34,6 @@ export interface EmitOptions extends ModelOptions {
   /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
   evalData?: string;
   headC?: number;
-  /** The repeats' cuts at this alpha, for the manifest; absent for a single-seed run. */
-  stability?: CutStability;
   speed?: SpeedOptions;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
 }
@@ -43,6 +43,8 @@ export interface HeadRefitSummary {
   input: string;
   weight: string;
   bias: string;
+  /** True where the export had no head and emit appended this one (accuracy (a) and (b) are then undefined). */
+  appended: boolean;
   C: number;
   iterations: number;
   converged: boolean;
@@ -53,22 +55,31 @@ export interface HeadRefitSummary {
 export interface HeldOutAccuracy {
   data: string;
   rows: number;
-  /** (a) the full model. */
-  full: number;
-  /** (b) blocks 1..k with the head trained on block N. */
-  prunedOriginalHead: number;
+  /** (a) the full model; null where it has no head (see `undefinedBecause`). */
+  full: number | null;
+  /** (b) blocks 1..k with the head trained on block N; null where there is none. */
+  prunedOriginalHead: number | null;
   /** (c) blocks 1..k with the refit head: the checkpoint. */
   prunedRefitHead: number;
+  /** Why (a) and (b) are null; null where they were measured. */
+  undefinedBecause: string | null;
 }
+
+/** An alpha's decision, with whether its t-SNE repeats agree on it (runs with repeats only). */
+export interface ChosenDecision extends CutDecision {
+  stability?: CutStability;
+}
+
+/** An alpha that chose the checkpoint's depth, and why. */
+export type ChosenBy = Omit<ChosenDecision, 'keptBlocks'>;
 
 export interface CheckpointManifest {
   sourceModel: string;
   trainData: string;
   blocks: number;
   keptBlocks: number;
-  alpha: number;
-  threshold: number;
-  reason: string;
+  /** The alphas that chose this depth in the run that built it (the key does not depend on them). */
+  chosenBy: ChosenBy[];
   /** SC_1..SC_N; null for layers the top-down walk did not need. */
   scores: Array<number | null>;
   parametersKept: number;
@@ -83,8 +94,6 @@ export interface CheckpointManifest {
   storage: Omit<StoredCheckpoint, 'path' | 'tensorFiles'>;
   /** The ONNX file's name in the store, beside this manifest. */
   checkpoint: string;
-  /** Whether the t-SNE repeats agree on the cut; only for runs with repeats. */
-  stability?: CutStability;
 }
 
 /** Where emitCheckpoint writes: final paths, or temporary ones in the store while publishing. */
@@ -116,18 +125,47 @@ async function accuracyOn(
   return topOneAccuracy(values, classes, inputs.dataset.labels);
 }
 
+const NEW_HEAD_ACCURACY = 'the export has no head: the full model and the pruned model with its original head have no logits';
+
+/** The model with the head to refit: its own (with a bias), or a new one where it was exported without. */
+function classifierOf(
+  model: ModelProto,
+  modelPath: string,
+  layout: ReturnType<typeof blockLayout>,
+  trainLabels: Int32Array,
+): { model: ModelProto; head: HeadLayout; appended: boolean } {
+  const norm = headlessFinalNorm(model, layout, modelPath);
+  if (norm === null) return { ...withHeadBias(model, findHead(model, modelPath)), appended: false };
+  // Logit c scores label c: as many outputs as the training split's highest label needs.
+  const classes = trainLabels.reduce((highest, label) => Math.max(highest, label), 0) + 1;
+  return { ...appendLinearHead(model, norm, classes), appended: true };
+}
+
+/** The depth every decision keeps: one checkpoint serves decisions that agree on it, and only those. */
+export function sharedKeptBlocks(decisions: readonly CutDecision[]): number {
+  const keptBlocks = decisions[0]?.keptBlocks;
+  if (keptBlocks === undefined || decisions.some((decision) => decision.keptBlocks !== keptBlocks)) {
+    throw new RangeError(`emit: one checkpoint is for one kept depth, got ${decisions.map((d) => d.keptBlocks).join(', ') || 'none'}`);
+  }
+  return keptBlocks;
+}
+
 /** Writes the refit checkpoint (its tensors into the store) and then its manifest. */
 export async function emitCheckpoint(
   modelPath: string,
   dataPath: string,
   files: CheckpointFiles,
-  decision: CutDecision,
+  decisions: CutDecision[],
   scores: Array<number | null>,
   options: EmitOptions = {},
 ): Promise<EmittedCheckpoint> {
+  const keptBlocks = sharedKeptBlocks(decisions);
   const model = await loadModel(modelPath);
   const layout = blockLayout(model, modelPath, options.blockOutputs);
-  const { model: pruned, head } = withHeadBias(truncateBlocks(model, layout, decision.keptBlocks), findHead(model, modelPath));
+  const train = await openModelInputs(model, modelPath, dataPath, options);
+  const classifier = classifierOf(model, modelPath, layout, train.dataset.labels);
+  const { head, appended } = classifier;
+  const pruned = truncateBlocks(classifier.model, layout, keptBlocks);
   const C = options.headC ?? DEFAULT_HEAD_C;
   const sessions: InferenceSession[] = [];
   const session = async (which: ModelProto | string) => {
@@ -136,7 +174,6 @@ export async function emitCheckpoint(
   };
   try {
     const prunedSession = await session(exposeTensors(pruned, [head.input]));
-    const train = await openModelInputs(model, modelPath, dataPath, options);
     const features = await collectOutputs(prunedSession, train, [head.input], {
       ...options,
       onBatch: (done, total) => options.onProgress?.('features', done, total),
@@ -156,26 +193,28 @@ export async function emitCheckpoint(
     const refit = replaceInitializers(pruned, refitHeadTensors(head, fit, dataPath));
     const metadata = {
       ...modelMetadata(model),
-      'sls.kept_blocks': String(decision.keptBlocks),
-      'sls.alpha': String(decision.alpha),
-      'sls.head': 'refit',
+      'sls.kept_blocks': String(keptBlocks),
+      'sls.alphas': decisions.map((decision) => decision.alpha).join(','),
+      'sls.head': appended ? 'new' : 'refit',
     };
     refit.metadataProps = Object.entries(metadata).map(([key, value]) => ({ key, value }));
     const { path, tensorFiles, ...storage } = await storeCheckpoint(files.model, refit);
     const refitSession = await session(path);
-    const fullSession = await session(model);
+    const fullSession = await session(classifier.model);
 
     let accuracy: HeldOutAccuracy | null = null;
     const held = options.evalData === undefined ? null : await openModelInputs(model, modelPath, options.evalData, options);
     if (held !== null) {
       const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
       if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
+      const measure = (which: InferenceSession, step: string) => accuracyOn(which, held, head.output, head.classes, options, step);
       accuracy = {
         data: held.dataset.source,
         rows: held.dataset.rows,
-        full: await accuracyOn(fullSession, held, head.output, head.classes, options, 'accuracy (full)'),
-        prunedOriginalHead: await accuracyOn(prunedSession, held, head.output, head.classes, options, 'accuracy (pruned, old head)'),
-        prunedRefitHead: await accuracyOn(refitSession, held, head.output, head.classes, options, 'accuracy (pruned, refit head)'),
+        full: appended ? null : await measure(fullSession, 'accuracy (full)'),
+        prunedOriginalHead: appended ? null : await measure(prunedSession, 'accuracy (pruned, old head)'),
+        prunedRefitHead: await measure(refitSession, 'accuracy (pruned, refit head)'),
+        undefinedBecause: appended ? NEW_HEAD_ACCURACY : null,
       };
     }
     const timed = held ?? train;
@@ -189,10 +228,8 @@ export async function emitCheckpoint(
       sourceModel: modelPath,
       trainData: dataPath,
       blocks: layout.blockOutputs.length,
-      keptBlocks: decision.keptBlocks,
-      alpha: decision.alpha,
-      threshold: decision.threshold,
-      reason: decision.reason,
+      keptBlocks,
+      chosenBy: decisions.map(({ keptBlocks: _, ...chosen }) => chosen),
       scores,
       parametersKept: parameterCount(refit),
       parametersTotal: parameterCount(model),
@@ -202,6 +239,7 @@ export async function emitCheckpoint(
         input: head.input,
         weight: head.weight,
         bias: head.bias as string,
+        appended,
         C,
         iterations: fit.iterations,
         converged: fit.converged,
@@ -211,7 +249,6 @@ export async function emitCheckpoint(
       speed,
       storage,
       checkpoint: files.name,
-      stability: options.stability,
     };
     await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     return { manifest, tensorFiles };

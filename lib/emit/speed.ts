@@ -1,6 +1,9 @@
 /**
  * Measured speed of a pruned model against its full model: the same session options, the same
- * images, runs of the two interleaved so that drift in the host's load hits both alike.
+ * images, runs of the two interleaved so that drift in the host's load hits both alike. Each round
+ * times both models back to back and gives one ratio; the speed-up is the median of the rounds'
+ * ratios, reported with their spread so that a reader sees how sure it is. The caller must run it
+ * alone on the host (the workflow emits one checkpoint at a time, after every t-SNE).
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ImageInput } from '../onnx/model.js';
@@ -12,6 +15,18 @@ export interface SpeedOptions {
   warmup?: number;
   /** Hears each round done (warm-up rounds included), for progress reports. */
   onRound?: (roundsDone: number, roundsTotal: number) => void;
+  /** Milliseconds from an arbitrary origin; performance.now by default (tests inject their own). */
+  clock?: () => number;
+}
+
+/** How the per-round ratios spread: quartiles as numpy.percentile interpolates them (linear). */
+export interface RatioSpread {
+  min: number;
+  q1: number;
+  q3: number;
+  max: number;
+  /** full / pruned time of each timed round, in order. */
+  rounds: number[];
 }
 
 export interface ModelSpeed {
@@ -26,16 +41,30 @@ export interface SpeedComparison {
   repeats: number;
   full: ModelSpeed;
   pruned: ModelSpeed;
-  /** full latency / pruned latency. */
+  /** Median over rounds of full / pruned single-image time. */
   latencySpeedup: number;
-  /** pruned throughput / full throughput. */
+  latencySpread: RatioSpread;
+  /** Median over rounds of full / pruned batch time (pruned throughput / full throughput). */
   throughputSpeedup: number;
+  throughputSpread: RatioSpread;
 }
 
-function median(values: Float64Array): number {
-  const sorted = Float64Array.from(values).sort();
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+/** The q-quantile (0..1) of values, interpolated linearly between order statistics. */
+function quantile(sorted: Float64Array, q: number): number {
+  const position = (sorted.length - 1) * q;
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
+}
+
+/** The median of the ratios full[i] / pruned[i], and their spread. */
+function roundRatios(full: Float64Array, pruned: Float64Array): { median: number; spread: RatioSpread } {
+  const rounds = Array.from(full, (time, round) => time / pruned[round]);
+  const sorted = Float64Array.from(rounds).sort();
+  return {
+    median: quantile(sorted, 0.5),
+    spread: { min: sorted[0], q1: quantile(sorted, 0.25), q3: quantile(sorted, 0.75), max: sorted[sorted.length - 1], rounds },
+  };
 }
 
 /**
@@ -50,6 +79,8 @@ export async function compareSpeed(
   options: SpeedOptions = {},
 ): Promise<SpeedComparison> {
   const repeats = options.repeats ?? 20;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`speed: repeats must be a positive integer, got ${repeats}`);
+  const now = options.clock ?? (() => performance.now());
   const warmup = options.warmup ?? 3;
   const perImage = input.channels * input.height * input.width;
   const batch = input.fixedBatch ?? images.length / perImage;
@@ -59,29 +90,32 @@ export async function compareSpeed(
   const feeds = { one: { [input.name]: tensor(single) }, batch: { [input.name]: tensor(batch) } };
   const sessions = [full, pruned];
   const latency = [new Float64Array(repeats), new Float64Array(repeats)];
-  const batchSeconds = [0, 0];
+  const batchTime = [new Float64Array(repeats), new Float64Array(repeats)];
   for (let round = -warmup; round < repeats; round++) {
     for (const [which, session] of sessions.entries()) {
-      let started = performance.now();
+      let started = now();
       await session.run(feeds.one);
-      if (round >= 0) latency[which][round] = performance.now() - started;
-      started = performance.now();
+      if (round >= 0) latency[which][round] = now() - started;
+      started = now();
       await session.run(feeds.batch);
-      if (round >= 0) batchSeconds[which] += (performance.now() - started) / 1000;
+      if (round >= 0) batchTime[which][round] = now() - started;
     }
     options.onRound?.(round + warmup + 1, warmup + repeats);
   }
   const speed = (which: number): ModelSpeed => ({
-    latencyMs: median(latency[which]) / single,
-    imagesPerSecond: (batch * repeats) / batchSeconds[which],
+    latencyMs: quantile(Float64Array.from(latency[which]).sort(), 0.5) / single,
+    imagesPerSecond: (batch * repeats * 1000) / batchTime[which].reduce((sum, time) => sum + time, 0),
   });
-  const [fullSpeed, prunedSpeed] = [speed(0), speed(1)];
+  const latencyRatios = roundRatios(latency[0], latency[1]);
+  const throughputRatios = roundRatios(batchTime[0], batchTime[1]);
   return {
     batch,
     repeats,
-    full: fullSpeed,
-    pruned: prunedSpeed,
-    latencySpeedup: fullSpeed.latencyMs / prunedSpeed.latencyMs,
-    throughputSpeedup: prunedSpeed.imagesPerSecond / fullSpeed.imagesPerSecond,
+    full: speed(0),
+    pruned: speed(1),
+    latencySpeedup: latencyRatios.median,
+    latencySpread: latencyRatios.spread,
+    throughputSpeedup: throughputRatios.median,
+    throughputSpread: throughputRatios.spread,
   };
 }

@@ -5,6 +5,7 @@
  */
 
 import { InputError } from '../errors.js';
+import type { BlockLayout } from './blocks.js';
 import { elementCount, type GraphProto, int64, type ModelProto, type NodeProto, onnx, type TensorProto } from './model.js';
 
 export interface HeadLayout {
@@ -112,6 +113,96 @@ export function withHeadBias(model: ModelProto, head: HeadLayout): { model: Mode
   return {
     model: { ...model, graph: { ...graph, node, initializer: [...(graph.initializer ?? []), zeros] } },
     head: { ...head, bias, product },
+  };
+}
+
+/** The final norm of a backbone: the LayerNormalization reading block N's output, and its width. */
+export interface FinalNorm {
+  /** Its output, [batch, tokens, dim]. */
+  output: string;
+  dim: number;
+}
+
+/**
+ * The final norm of a backbone exported without a head (HF ViTModel's last_hidden_state, timm's
+ * num_classes=0 CLS features): null where no graph output is the final norm's output or a Gather
+ * of it, i.e. where the model has a head of its own (findHead).
+ */
+export function headlessFinalNorm(model: ModelProto, layout: BlockLayout, path: string): FinalNorm | null {
+  const graph = model.graph as GraphProto;
+  const nodes = graph.node ?? [];
+  const top = layout.blockOutputs[layout.blockOutputs.length - 1];
+  const norm = nodes.find((node) => node.opType === 'LayerNormalization' && node.input?.[0] === top);
+  if (norm === undefined) return null;
+  const output = norm.output?.[0] as string;
+  const exposed = (graph.output ?? []).some((graphOutput) => {
+    const producer = nodes.find((node) => (node.output ?? []).includes(graphOutput.name as string));
+    return graphOutput.name === output || (producer?.opType === 'Gather' && producer.input?.[0] === output);
+  });
+  if (!exposed) return null;
+  // The scale holds one value per feature; TorchScript exports pass shared weights through an Identity.
+  const initialisers = new Map((graph.initializer ?? []).map((tensor) => [tensor.name as string, tensor]));
+  let scale = norm.input?.[1] as string;
+  const identity = nodes.find((node) => node.opType === 'Identity' && node.output?.[0] === scale);
+  if (identity !== undefined) scale = identity.input?.[0] as string;
+  const scaleTensor = initialisers.get(scale);
+  if (scaleTensor === undefined)
+    throw new InputError(path, `the final norm "${norm.name}" has a scale "${scale}" that is not an initialiser`);
+  return { output, dim: elementCount(scaleTensor.dims) };
+}
+
+/**
+ * The backbone with a new linear head, all zeros, on its final norm's CLS token: Gather(token 0)
+ * then Gemm (weight [classes, dim], transB=1, and a bias) to the only graph output, "logits". The
+ * refit fills it (refitHeadTensors); the backbone's own outputs (a pooler) fall away when cut.
+ */
+export function appendLinearHead(model: ModelProto, norm: FinalNorm, classes: number): { model: ModelProto; head: HeadLayout } {
+  const graph = model.graph as GraphProto;
+  const taken = new Set<string>();
+  for (const node of graph.node ?? []) for (const name of [node.name ?? '', ...(node.input ?? []), ...(node.output ?? [])]) taken.add(name);
+  for (const tensor of graph.initializer ?? []) taken.add(tensor.name as string);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let suffix = 2; taken.has(name); suffix++) name = `${base}_${suffix}`;
+    taken.add(name);
+    return name;
+  };
+  const [index, input, weight, bias, output] = [
+    'sls.head.cls_index',
+    `${norm.output}.cls`,
+    'sls.head.weight',
+    'sls.head.bias',
+    'logits',
+  ].map(fresh);
+  const gemm = fresh('sls.head/Gemm');
+  const node: NodeProto[] = [
+    ...(graph.node ?? []),
+    {
+      name: fresh('sls.head/Gather'),
+      opType: 'Gather',
+      input: [norm.output, index],
+      output: [input],
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+    },
+    {
+      name: gemm,
+      opType: 'Gemm',
+      input: [input, weight, bias],
+      output: [output],
+      attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+    },
+  ];
+  const initializer = [
+    ...(graph.initializer ?? []),
+    // A scalar index: Gather drops axis 1, [batch, tokens, dim] -> [batch, dim].
+    { name: index, dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [0] },
+    floatTensor(weight, [classes, norm.dim], new Float32Array(classes * norm.dim)),
+    floatTensor(bias, [classes], new Float32Array(classes)),
+  ];
+  const logits = onnx.ValueInfoProto.create({ name: output, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
+  return {
+    model: onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, node, initializer, output: [logits] }) }),
+    head: { input, output, op: 'Gemm', product: output, weight, bias, weightTransposed: true, classes, dim: norm.dim },
   };
 }
 

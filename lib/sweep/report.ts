@@ -22,8 +22,8 @@ export interface ReportCheckpoint {
   keptBlocks: number;
   parametersKept: number;
   parametersTotal: number;
-  /** On the held-out split, when the sweep names one (evalData). */
-  accuracy: { full: number; prunedOriginalHead: number; prunedRefitHead: number } | null;
+  /** On the held-out split, when the sweep names one (evalData); (a) and (b) null for a backbone exported without a head. */
+  accuracy: { full: number | null; prunedOriginalHead: number | null; prunedRefitHead: number } | null;
 }
 
 /** One (model, dataset, seed) of the sweep. */
@@ -236,7 +236,9 @@ function percent(part: number, whole: number): string {
 /** Held-out accuracy: full model, pruned with the old head, pruned with the refit head. */
 function accuracyText(accuracy: ReportCheckpoint['accuracy']): string {
   if (!accuracy) return '-';
-  return [accuracy.full, accuracy.prunedOriginalHead, accuracy.prunedRefitHead].map((value) => `${(100 * value).toFixed(1)}%`).join(' / ');
+  return [accuracy.full, accuracy.prunedOriginalHead, accuracy.prunedRefitHead]
+    .map((value) => (value === null ? '-' : `${(100 * value).toFixed(1)}%`))
+    .join(' / ');
 }
 
 /** The decision under repeats in words: the mean curve's cut, and what each repeat would keep. */

@@ -21,7 +21,7 @@ describe('emitPrunedCheckpoint', () => {
       data: TRAIN,
       evalData: TEST_SPLIT,
       artifactRoot: temporaryDir(),
-      decision: decideCut(scores, 0.3)!,
+      decisions: [decideCut(scores, 0.3)!],
       scores,
     };
     const heartbeats: Progress[] = [];

@@ -53,6 +53,22 @@ function input(overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
   };
 }
 
+/** The workflow's history: which emit activities it scheduled, and when each was scheduled and ended. */
+async function emitEvents(workflowId: string): Promise<Array<'scheduled' | 'ended'>> {
+  const { events } = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const emits = new Set<string>();
+  const seen: Array<'scheduled' | 'ended'> = [];
+  for (const event of events ?? []) {
+    if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'emitPrunedCheckpoint') {
+      emits.add(String(event.eventId));
+      seen.push('scheduled');
+    }
+    const ended = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
+    if (ended && emits.has(String(ended.scheduledEventId))) seen.push('ended');
+  }
+  return seen;
+}
+
 async function execute(args: PruneDatasetInput): Promise<{ result: PruneDatasetResult; workflowId: string }> {
   const workflowId = `test-${randomUUID()}`;
   const result = await env.client.workflow.execute('PruneDatasetWorkflow', { args: [args], taskQueue: config.taskQueues.cpu, workflowId });
@@ -95,6 +111,15 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
       first.checkpoints.map(async (c) => (JSON.parse(await readFile(c.manifestFile, 'utf8')) as CheckpointManifest).storage.externalBytes),
     );
     expect(usage.tensorBytes).toBeLessThan(externalBytes[0] + externalBytes[1]);
+    // Two depths, two emits, one after another: neither times its speed beside the other.
+    expect(await emitEvents(firstId)).toEqual(['scheduled', 'ended', 'scheduled', 'ended']);
+    expect(manifest.speed.latencySpread.rounds).toHaveLength(manifest.speed.repeats);
+    expect(checkpoint.speed).toEqual({
+      latencySpeedup: manifest.speed.latencySpeedup,
+      latencySpread: manifest.speed.latencySpread,
+      throughputSpeedup: manifest.speed.throughputSpeedup,
+      throughputSpread: manifest.speed.throughputSpread,
+    });
     // Each embedding keeps the features' row order and labels.
     const features = await readFeatures(join(first.features.featuresDir, 'layer-01.arrow'));
     expect(features.rows).toBe(1000);
@@ -123,7 +148,8 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
       step: 'emit',
       inputs: { model: { path: MODEL }, data: { path: TRAIN }, evalData: { path: TEST_SPLIT } },
     });
-    expect(lineage.parameters.decision).toEqual(first.decisions[0]);
+    // The key holds the depth; the alphas that chose it and the scores are notes.
+    expect(lineage.parameters).toMatchObject({ keptBlocks: first.decisions[0].keptBlocks, alphas: [0.3], scores: first.scores });
     const original = readFileSync(checkpoint.checkpoint);
     const damaged = Buffer.from(original);
     damaged[damaged.length - 1] ^= 0xff;
@@ -131,6 +157,20 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
     const { result } = await execute(input({ alphas: [0.3, 0.9], fullCurve: true, evalData: TEST_SPLIT }));
     expect(result.reused).toEqual({ extract: true, embed: 6, emit: 1 });
     expect(readFileSync(checkpoint.checkpoint)).toEqual(original);
+  });
+
+  it('emits one checkpoint for alphas that keep the same depth, and one entry per alpha pointing to it', async () => {
+    // 0.2, 0.3 and 0.6 all fail at layer 1 of the reference curve (SC_1 = 0.07, SC_2 = 0.42 and
+    // SC_6 = 0.63: T = 0.13, 0.19, 0.38): each keeps blocks 1..2. No held-out split: a new key.
+    const { result, workflowId } = await execute(input({ alphas: [0.2, 0.3, 0.6] }));
+    expect(result.decisions.map((decision) => decision.keptBlocks)).toEqual([2, 2, 2]);
+    expect(await emitEvents(workflowId)).toEqual(['scheduled', 'ended']);
+    expect(result.reused.emit).toBe(0);
+    expect(result.checkpoints.map((checkpoint) => checkpoint.alpha)).toEqual([0.2, 0.3, 0.6]);
+    expect(new Set(result.checkpoints.map((checkpoint) => checkpoint.checkpoint)).size).toBe(1);
+    const manifest = JSON.parse(await readFile(result.checkpoints[0].manifestFile, 'utf8')) as CheckpointManifest;
+    expect(manifest.chosenBy).toEqual(result.decisions.map(({ keptBlocks: _, ...chosen }) => chosen));
+    expect(result.checkpoints[2].chosenBy).toEqual(manifest.chosenBy);
   });
 
   it('scores from the top down and stops once the cut is decided', async () => {

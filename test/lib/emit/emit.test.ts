@@ -3,8 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { CutDecision } from '../../../lib/decide/cutRule.js';
 import { decideCut } from '../../../lib/decide/cutRule.js';
-import { type CheckpointManifest, emitCheckpoint } from '../../../lib/emit/emit.js';
+import { topOneAccuracy } from '../../../lib/emit/accuracy.js';
+import { type CheckpointManifest, emitCheckpoint, sharedKeptBlocks } from '../../../lib/emit/emit.js';
+import { fitLogisticRegression } from '../../../lib/emit/headRefit.js';
 import { readArrowTable, readFloatRows } from '../../../lib/io/arrowTensors.js';
 import { findBlocks } from '../../../lib/onnx/blocks.js';
 import { findHead } from '../../../lib/onnx/head.js';
@@ -12,6 +15,7 @@ import { collectOutputs, openModelInputs } from '../../../lib/onnx/inference.js'
 import { loadModel } from '../../../lib/onnx/model.js';
 import { createSession } from '../../../lib/onnx/session.js';
 import { exposeTensors, truncateBlocks } from '../../../lib/onnx/surgery.js';
+import { EXPORTS } from '../../helpers/exports.js';
 import { FIXTURES, MODEL, maxAbsDiff, REFERENCE, TEST_SPLIT, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
 
 /** scikit-learn's fit on the head input of the model cut to 3 blocks, and onnxruntime's accuracies (make_refit_fixtures.py). */
@@ -50,7 +54,7 @@ describe('emitCheckpoint', () => {
     const decision = decideCut(scores, 0.3)!;
     expect(decision.keptBlocks).toBe(SKLEARN.kept_blocks);
     store = temporaryDir();
-    ({ manifest } = await emitCheckpoint(MODEL, TRAIN, files(store, 'digits'), decision, scores, {
+    ({ manifest } = await emitCheckpoint(MODEL, TRAIN, files(store, 'digits'), [decision], scores, {
       evalData: TEST_SPLIT,
       speed: { repeats: 5 },
     }));
@@ -91,10 +95,11 @@ describe('emitCheckpoint', () => {
       full: expect.closeTo(SKLEARN.full_test_accuracy, 6),
       prunedOriginalHead: expect.closeTo(SKLEARN.old_head_test_accuracy, 6),
       prunedRefitHead: expect.any(Number),
+      undefinedBecause: null,
     });
     // Within one point of scikit-learn's refit on the same features.
     expect(Math.abs(manifest.accuracy!.prunedRefitHead - SKLEARN.test_accuracy)).toBeLessThanOrEqual(0.01);
-    expect(manifest.accuracy!.prunedRefitHead).toBeGreaterThan(manifest.accuracy!.prunedOriginalHead);
+    expect(manifest.accuracy!.prunedRefitHead).toBeGreaterThan(manifest.accuracy!.prunedOriginalHead!);
   });
 
   it('writes a manifest of the cut, the cost kept and the speed, beside a runnable checkpoint', async () => {
@@ -105,8 +110,7 @@ describe('emitCheckpoint', () => {
       trainData: TRAIN,
       blocks: 6,
       keptBlocks: 3,
-      alpha: 0.3,
-      threshold: 0.3 * 0.5,
+      chosenBy: [{ alpha: 0.3, threshold: 0.3 * 0.5, failedLayer: 2, reason: expect.any(String) }],
       scores,
       checkpoint: 'digits.onnx',
       // flops.test.ts counts these by hand.
@@ -130,10 +134,95 @@ describe('emitCheckpoint', () => {
   });
 
   it('leaves the accuracy out without a held-out split', async () => {
-    const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), decideCut(scores, 0.3)!, scores, {
+    const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), [decideCut(scores, 0.3)!], scores, {
       speed: { repeats: 1 },
     });
     expect(other.accuracy).toBeNull();
     expect(other.head.objective).toBe(manifest.head.objective);
+  });
+});
+
+describe('emitCheckpoint on a backbone exported without a head', () => {
+  const decision: CutDecision = { alpha: 0.3, threshold: 0.1, keptBlocks: 2, failedLayer: 1, reason: 'SC_1 < T' };
+  const DIM = 32;
+  const CLASSES = 10;
+
+  // HF ViTModel exports: last_hidden_state (the final norm's output) and a pooler, no logits.
+  for (const name of ['hf-model-lora-torchscript', 'hf-model-lora-dynamo']) {
+    it(`${name}: appends a linear head on the final norm's CLS token, fit on the training split`, async () => {
+      const source = join(EXPORTS, name, 'model.onnx');
+      const store = temporaryDir();
+      const { manifest } = await emitCheckpoint(source, TRAIN, files(store, 'headless'), [decision], [null, 0.2, 0.3, 0.4], {
+        evalData: TEST_SPLIT,
+        speed: { repeats: 2, warmup: 0 },
+      });
+
+      // The features, by the test's own route: the export cut to 2 blocks, token 0 of last_hidden_state.
+      const model = await loadModel(source);
+      const cut = await createSession(truncateBlocks(model, findBlocks(model, source), 2), 'cpu', source);
+      const { values: pixels } = readFloatRows(await readArrowTable(TRAIN), 'pixels', TRAIN);
+      const { labels } = (await openModelInputs(model, source, TRAIN)).dataset;
+      const rows = labels.length;
+      const pixelTensor = new Tensor('float32', pixels, [rows, 3, 16, 16]);
+      const hidden = (await cut.run({ pixel_values: pixelTensor }, ['last_hidden_state'])).last_hidden_state;
+      await cut.release();
+      const tokens = hidden.dims[1];
+      const features = new Float32Array(rows * DIM);
+      for (let row = 0; row < rows; row++)
+        features.set((hidden.data as Float32Array).subarray(row * tokens * DIM, row * tokens * DIM + DIM), row * DIM);
+
+      // The fit on those features (headRefit.test.ts holds it to scikit-learn), and its logits x W^T + b.
+      const fit = await fitLogisticRegression(features, labels, DIM, { C: 1 });
+      const expected = new Float32Array(rows * CLASSES);
+      let correct = 0;
+      for (let row = 0; row < rows; row++) {
+        for (let c = 0; c < CLASSES; c++) {
+          let z = fit.intercepts[c];
+          for (let j = 0; j < DIM; j++) z += fit.weights[c * DIM + j] * features[row * DIM + j];
+          expected[row * CLASSES + c] = z;
+        }
+        const scores = expected.subarray(row * CLASSES, (row + 1) * CLASSES);
+        if (scores.indexOf(Math.max(...scores)) === labels[row]) correct++;
+      }
+
+      // The checkpoint runs on its own and gives those logits, hence the fit's training accuracy.
+      const session = await InferenceSession.create(join(store, manifest.checkpoint));
+      expect(session.outputNames).toEqual(['logits']);
+      const { logits } = await session.run({ pixel_values: pixelTensor });
+      await session.release();
+      expect(logits.dims).toEqual([rows, CLASSES]);
+      expect(relativeDiff(logits.data as Float32Array, expected)).toBeLessThan(1e-4);
+      expect(topOneAccuracy(logits.data as Float32Array, CLASSES, labels)).toBe(correct / rows);
+      // The fixture backbones are random and tiny; still well above chance (10 classes).
+      expect(correct / rows).toBeGreaterThan(0.2);
+
+      expect(manifest.head).toMatchObject({ appended: true, weight: 'sls.head.weight', bias: 'sls.head.bias', converged: true });
+      expect(manifest.accuracy).toEqual({
+        data: TEST_SPLIT,
+        rows: 797,
+        full: null,
+        prunedOriginalHead: null,
+        prunedRefitHead: expect.any(Number),
+        undefinedBecause: expect.stringContaining('no head'),
+      });
+      const metadata = Object.fromEntries((await loadModel(join(store, manifest.checkpoint))).metadataProps!.map((p) => [p.key, p.value]));
+      expect(metadata).toMatchObject({ 'sls.head': 'new', 'sls.kept_blocks': '2', 'sls.alphas': '0.3' });
+    }, 120_000);
+  }
+});
+
+describe('sharedKeptBlocks', () => {
+  const keeping = (alpha: number, keptBlocks: number): CutDecision => ({
+    alpha,
+    threshold: alpha,
+    keptBlocks,
+    failedLayer: null,
+    reason: '',
+  });
+
+  it('is the depth the decisions agree on, and refuses decisions that do not', () => {
+    expect(sharedKeptBlocks([keeping(0.05, 1), keeping(0.3, 1), keeping(0.6, 1)])).toBe(1);
+    expect(() => sharedKeptBlocks([keeping(0.05, 1), keeping(0.6, 2)])).toThrow(/one kept depth, got 1, 2/);
+    expect(() => sharedKeptBlocks([])).toThrow(/got none/);
   });
 });

@@ -2,9 +2,17 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LogisticFit } from '../../../lib/emit/headRefit.js';
 import { findBlocks } from '../../../lib/onnx/blocks.js';
-import { ABSENT_CLASS_BIAS, findHead, refitHeadTensors, withHeadBias } from '../../../lib/onnx/head.js';
+import {
+  ABSENT_CLASS_BIAS,
+  appendLinearHead,
+  findHead,
+  headlessFinalNorm,
+  refitHeadTensors,
+  withHeadBias,
+} from '../../../lib/onnx/head.js';
 import { encodeModel, loadModel, type ModelProto, onnx } from '../../../lib/onnx/model.js';
 import { replaceInitializers, truncateBlocks } from '../../../lib/onnx/surgery.js';
+import { EXPORT_FIXTURES } from '../../helpers/exports.js';
 import { MODEL } from '../../helpers/fixtures.js';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -169,5 +177,49 @@ describe('refitHeadTensors and replaceInitializers', () => {
     );
     expect(() => replaceInitializers(model, [floats('head.bias', [2], [1, 2])])).toThrow(/"head.bias" holds 3 values, its replacement 2/);
     expect(() => replaceInitializers(model, [floats('nope', [1], [1])])).toThrow(/no initialiser named "nope"/);
+  });
+});
+
+describe('headlessFinalNorm and appendLinearHead', () => {
+  it('finds the final norm of the exports without a head only (HF ViTModel: last_hidden_state, 32 wide)', async () => {
+    const found = await Promise.all(
+      EXPORT_FIXTURES.map(async ({ name, model: path }) => {
+        const model = await loadModel(path);
+        return [name, headlessFinalNorm(model, findBlocks(model, path), path)];
+      }),
+    );
+    const headless = { output: 'last_hidden_state', dim: 32 };
+    expect(Object.fromEntries(found)).toEqual(
+      Object.fromEntries(EXPORT_FIXTURES.map(({ name }) => [name, name.startsWith('hf-model-') ? headless : null])),
+    );
+    const vit = await loadModel(MODEL);
+    expect(headlessFinalNorm(vit, findBlocks(vit, MODEL), MODEL)).toBeNull();
+  });
+
+  it("appends a Gemm on the final norm's CLS token as the only output, logits, that findHead then finds", async () => {
+    const fixture = EXPORT_FIXTURES.find(({ name }) => name === 'hf-model-lora-torchscript')!;
+    const model = await loadModel(fixture.model);
+    const norm = headlessFinalNorm(model, findBlocks(model, fixture.model), fixture.model)!;
+    const { model: classifier, head } = appendLinearHead(model, norm, 3);
+    expect(head).toMatchObject({ output: 'logits', op: 'Gemm', weightTransposed: true, classes: 3, dim: 32 });
+    expect(findHead(classifier, fixture.model)).toEqual(head);
+    // W = [1 at feature c, for c = 0..2] and b = [10, 20, 30]: logits are features 0..2 of the CLS token plus b.
+    const weight = Array.from({ length: 3 * 32 }, (_, index) => (index % 32 === Math.floor(index / 32) ? 1 : 0));
+    const fitted = replaceInitializers(classifier, [floats(head.weight, [3, 32], weight), floats(head.bias as string, [3], [10, 20, 30])]);
+    const session = await InferenceSession.create(encodeModel(fitted));
+    expect(session.outputNames).toEqual(['logits']);
+    const { rows } = fixture.reference;
+    const pixels = Float32Array.from({ length: rows * 768 }, (_, index) => Math.sin(index));
+    const { logits } = await session.run({ pixel_values: new Tensor('float32', pixels, [rows, 3, 16, 16]) });
+    await session.release();
+    const plain = await InferenceSession.create(fixture.model);
+    const { last_hidden_state: hidden } = await plain.run({ pixel_values: new Tensor('float32', pixels, [rows, 3, 16, 16]) });
+    await plain.release();
+    const tokens = hidden.dims[1];
+    const expected = Array.from({ length: rows * 3 }, (_, index) => {
+      const [row, c] = [Math.floor(index / 3), index % 3];
+      return (hidden.data as Float32Array)[row * tokens * 32 + c] + 10 * (c + 1);
+    });
+    expect(Array.from(logits.data as Float32Array)).toEqual(expected.map((value) => expect.closeTo(value, 5)));
   });
 });
