@@ -1,22 +1,26 @@
 /**
- * t-SNE speed and quality against scikit-learn and openTSNE, on the same generated clustered
- * 768-D data at each n: wall time (median of the runs), CPU time, the exact KL(P || Q) of each
- * result against the same P (scikit-learn's, which ours equals: test/lib/embed/tsne.test.ts), and its
- * SLS score; then the silhouette of the largest n's embedding, ours against scikit-learn's.
+ * t-SNE speed and quality against scikit-learn and openTSNE, on each data shape of
+ * bench/tsneData.ts (clustered, overlapping, outliers, curve) at each n, all engines on the same
+ * 768-D data in one run: wall time (median of the runs), CPU time, the exact KL(P || Q) of each
+ * result against the same P (scikit-learn's, which ours equals: test/lib/embed/tsne.test.ts), its
+ * SLS score, and ours against each peer (wall-time and exact-KL ratios); then the silhouette of
+ * the largest n's embedding, ours against scikit-learn's.
  *
- *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--runs 3] [--large-runs 1] [--large-from 10000]
- *                         [--threads N] [--python /work/fixvenv/bin/python] [--no-opentsne] [--no-sklearn]
+ *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--shapes clustered,overlapping,outliers,curve]
+ *                         [--runs 3] [--large-runs 1] [--large-from 10000] [--threads N]
+ *                         [--python .venv-fixtures/bin/python] [--no-opentsne] [--no-sklearn]
  *
  * Ours runs in this process with `--threads` threads (default: all cores). scikit-learn runs
  * with its default threads (reported), and up to --sklearn-one-thread-upto also with one. Peers
  * run with OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin while they wait cost many fold on a
  * machine busy with other work (scikit-learn took 80 s instead of 2 at n = 1000 under load 10).
- * The load average is printed before and after: compare rows of one run only. openTSNE (FFT gradient, n_jobs = cores, its own momentum
- * and neighbour defaults; early exaggeration 12 for 250 iterations, then 750) is installed by
- * the benchmark into .sls/bench/venv from PyPI: a peer to compare with, never a dependency.
+ * The load average is printed before and after: compare rows of one run only. openTSNE (FFT
+ * gradient, n_jobs = cores, its own momentum and neighbour defaults; early exaggeration 12 for
+ * 250 iterations, then 750) runs from the same Python (.venv-fixtures has it): a peer to compare
+ * with, never a dependency.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,17 +28,21 @@ import { jointProbabilities, type SparseAffinities } from '../lib/embed/tsne/aff
 import { runTsne } from '../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
-import { SeededRandom } from '../lib/embed/tsne/random.js';
 import { minMaxScale, silhouetteScore, slsScore } from '../lib/score/silhouette.js';
+import { DIMENSION, generate, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,5000,10000,20000' },
+    shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string', default: '1' },
     'large-from': { type: 'string', default: '10000' },
     threads: { type: 'string', default: String(availableParallelism()) },
-    python: { type: 'string', default: process.env.SLS_FIXTURE_PYTHON ?? '/work/fixvenv/bin/python' },
+    python: {
+      type: 'string',
+      default: process.env.SLS_FIXTURE_PYTHON ?? join(import.meta.dirname, '..', '.venv-fixtures', 'bin', 'python'),
+    },
     'no-opentsne': { type: 'boolean', default: false },
     'no-sklearn': { type: 'boolean', default: false },
     'sklearn-one-thread-upto': { type: 'string', default: '5000' },
@@ -43,24 +51,6 @@ const { values: args } = parseArgs({
 const sizes = args.sizes.split(',').map(Number);
 const runsAt = (n: number) => Number(n >= Number(args['large-from']) ? args['large-runs'] : args.runs);
 const threads = Number(args.threads);
-const DIMENSION = 768;
-const CLASSES = 10;
-const BENCH_VENV = join(import.meta.dirname, '..', '.sls', 'bench', 'venv');
-
-/** Gaussian classes around random centres, about as separated as a ViT layer's CLS features. */
-function clusteredData(n: number, seed: number): { features: Float32Array; labels: Int32Array } {
-  const random = new SeededRandom(seed);
-  const centres = new Float64Array(CLASSES * DIMENSION);
-  for (let t = 0; t < centres.length; t++) centres[t] = 0.15 * random.nextGaussian();
-  const features = new Float32Array(n * DIMENSION);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % CLASSES;
-    for (let a = 0; a < DIMENSION; a++) features[i * DIMENSION + a] = centres[labels[i] * DIMENSION + a] + 0.1 * random.nextGaussian();
-  }
-  return { features, labels };
-}
-
 /** Runs one engine `runs` times on the features at `path`; prints times and the last embedding. */
 const PEER_SCRIPT = `
 import json, sys, time, base64, os
@@ -104,6 +94,7 @@ print(json.dumps({"times": times, "score": float(score)}))
 
 interface Row {
   engine: string;
+  shape: ShapeName;
   n: number;
   threads: number;
   seconds: number[];
@@ -113,9 +104,16 @@ interface Row {
   sls: number;
 }
 
+/** The row of our engine on the same shape and n as `row`, when `row` is a peer's. */
+function oursFor(row: Row): Row | undefined {
+  return row.engine.startsWith('sls') ? undefined : rows.find((r) => r.engine.startsWith('sls') && r.shape === row.shape && r.n === row.n);
+}
+
 function tableRow(row: Row): string {
   const runsText = row.seconds.map((s) => s.toFixed(2)).join(', ');
+  const ours = oursFor(row);
   const cells = [
+    row.shape,
     row.engine,
     row.n,
     row.threads,
@@ -124,6 +122,8 @@ function tableRow(row: Row): string {
     median(row.cpuSeconds).toFixed(2),
     row.kl.toFixed(4),
     row.sls.toFixed(4),
+    ours ? (median(ours.seconds) / median(row.seconds)).toFixed(2) : '',
+    ours ? (ours.kl / row.kl).toFixed(4) : '',
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -144,6 +144,7 @@ function slsOf(embedding: Float64Array, labels: Int32Array): number {
 }
 
 async function timeOurs(
+  shape: ShapeName,
   features: Float32Array,
   labels: Int32Array,
   n: number,
@@ -162,6 +163,7 @@ async function timeOurs(
   }
   return {
     engine: 'sls (this engine)',
+    shape,
     n,
     threads,
     seconds,
@@ -180,6 +182,7 @@ function runPython(python: string, script: string, argv: string[], env: NodeJS.P
 
 /** One peer's row; `oneThread` pins its OpenMP and BLAS pools to one thread. */
 function timePeer(
+  shape: ShapeName,
   engine: 'sklearn' | 'opentsne',
   python: string,
   path: string,
@@ -199,7 +202,8 @@ function timePeer(
   const bytes = Buffer.from(output.embedding, 'base64');
   const embedding = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   return {
-    engine: engine === 'sklearn' ? 'scikit-learn 1.9 barnes_hut' : 'openTSNE 1.0 FFT',
+    engine: `${engine === 'sklearn' ? 'scikit-learn 1.9 barnes_hut' : 'openTSNE 1.0 FFT'}${oneThread ? ', 1 thread' : ''}`,
+    shape,
     n,
     threads: output.threads,
     seconds: output.times,
@@ -207,21 +211,6 @@ function timePeer(
     kl: exactKlDivergence(affinities, embedding),
     sls: slsOf(embedding, labels),
   };
-}
-
-/** The benchmark's own venv with openTSNE from PyPI (created on first use). */
-function openTsnePython(): string | undefined {
-  const python = join(BENCH_VENV, 'bin', 'python');
-  if (!existsSync(python)) {
-    console.error(`[bench] creating ${BENCH_VENV} with openTSNE (pip, PyPI)`);
-    const made = spawnSync('python3', ['-m', 'venv', BENCH_VENV], { stdio: 'inherit' });
-    const installed = made.status === 0 && spawnSync(python, ['-m', 'pip', 'install', '-q', 'openTSNE'], { stdio: 'inherit' }).status === 0;
-    if (!installed) {
-      console.error('[bench] openTSNE did not install: skipped');
-      return undefined;
-    }
-  }
-  return python;
 }
 
 const loadBefore = loadavg();
@@ -234,21 +223,23 @@ function record(row: Row): void {
 }
 const silhouetteLines: string[] = [];
 try {
-  const opentsne = args['no-opentsne'] ? undefined : openTsnePython();
-  for (const n of sizes) {
-    const { features, labels } = clusteredData(n, 1);
-    const path = join(directory, `features-${n}.f32`);
-    writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-    // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/embed/tsne.test.ts).
-    const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
-    const ours = await timeOurs(features, labels, n, affinities);
-    record(ours);
-    if (!args['no-sklearn']) {
-      record(timePeer('sklearn', args.python, path, labels, n, affinities));
-      if (n <= Number(args['sklearn-one-thread-upto'])) record(timePeer('sklearn', args.python, path, labels, n, affinities, true));
+  for (const shape of args.shapes.split(',') as ShapeName[]) {
+    for (const n of sizes) {
+      const { features, labels } = generate(shape, n, 1);
+      const path = join(directory, `features-${n}.f32`);
+      writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+      // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/embed/tsne.test.ts).
+      const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
+      const ours = await timeOurs(shape, features, labels, n, affinities);
+      record(ours);
+      if (!args['no-sklearn']) {
+        record(timePeer(shape, 'sklearn', args.python, path, labels, n, affinities));
+        if (n <= Number(args['sklearn-one-thread-upto']))
+          record(timePeer(shape, 'sklearn', args.python, path, labels, n, affinities, true));
+      }
+      if (!args['no-opentsne']) record(timePeer(shape, 'opentsne', args.python, path, labels, n, affinities));
+      if (shape === 'clustered' && n === Math.max(...sizes)) silhouetteLines.push(...timeSilhouette(ours.embedding, labels, n));
     }
-    if (opentsne) record(timePeer('opentsne', opentsne, path, labels, n, affinities));
-    if (n === Math.max(...sizes)) silhouetteLines.push(...timeSilhouette(ours.embedding, labels, n));
   }
 } finally {
   rmSync(directory, { recursive: true, force: true });
@@ -274,7 +265,7 @@ function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number):
     score: number;
   };
   return [
-    `Silhouette of the min-max scaled ${n}-point embedding, ${CLASSES} classes, median of ${runs} runs:`,
+    `Silhouette of the min-max scaled ${n}-point clustered embedding, median of ${runs} runs:`,
     `| engine | median wall s | runs (wall s) | score |`,
     '|---|---|---|---|',
     `| sls silhouetteScore | ${median(seconds).toFixed(3)} | ${seconds.map((s) => s.toFixed(3)).join(', ')} | ${ours.toFixed(12)} |`,
@@ -284,12 +275,14 @@ function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number):
 }
 
 console.log(
-  `t-SNE, ${DIMENSION}-D, ${CLASSES} classes, perplexity 30, 1000 iterations; ${availableParallelism()} cores; ` +
+  `t-SNE, ${DIMENSION}-D, perplexity 30, 1000 iterations; ${availableParallelism()} cores; ` +
     `runs: ${args.runs} below n = ${args['large-from']}, ${args['large-runs']} from there; ` +
     `load average (1 min) ${loadBefore[0].toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
 );
-console.log('| engine | n | threads | median wall s | runs (wall s) | median CPU s | exact KL | SLS |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(
+  '| shape | engine | n | threads | median wall s | runs (wall s) | median CPU s | exact KL | SLS | wall ours / this | KL ours / this |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(tableRow(row));
 console.log();
 for (const line of silhouetteLines) console.log(line);

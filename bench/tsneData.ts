@@ -38,7 +38,10 @@ function overlapping(n: number, random: SeededRandom): Labelled {
   const features = new Float32Array(n * DIMENSION);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const c = Math.min(shares.length - 1, bounds.findIndex((bound) => (i + 0.5) / n < bound));
+    const c = Math.min(
+      shares.length - 1,
+      bounds.findIndex((bound) => (i + 0.5) / n < bound),
+    );
     labels[i] = c;
     for (let a = 0; a < DIMENSION; a++) {
       features[i * DIMENSION + a] = centres[c * DIMENSION + a] + scales[c * DIMENSION + a] * random.nextGaussian();
@@ -55,7 +58,7 @@ function outliersAndDuplicates(n: number, random: SeededRandom): Labelled {
   const { features, labels } = clustered(n, random);
   const originals = Math.ceil(0.7 * n);
   for (let i = originals; i < n; i++) {
-    const source = Math.floor(random.nextFloat() * originals / 20) * 20;
+    const source = Math.floor((random.nextFloat() * originals) / 20) * 20;
     features.copyWithin(i * DIMENSION, source * DIMENSION, (source + 1) * DIMENSION);
     labels[i] = labels[source];
   }
@@ -73,7 +76,14 @@ function curve(n: number, random: SeededRandom): Labelled {
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const t = (2 * Math.PI * i) / n;
-    const point = [Math.sin(t) + 2 * Math.sin(2 * t), Math.cos(t) - 2 * Math.cos(2 * t), -Math.sin(3 * t), Math.cos(5 * t), Math.sin(7 * t) / 2, t / 4];
+    const point = [
+      Math.sin(t) + 2 * Math.sin(2 * t),
+      Math.cos(t) - 2 * Math.cos(2 * t),
+      -Math.sin(3 * t),
+      Math.cos(5 * t),
+      Math.sin(7 * t) / 2,
+      t / 4,
+    ];
     labels[i] = Math.floor((8 * i) / n);
     for (let a = 0; a < DIMENSION; a++) {
       let value = 0.002 * random.nextGaussian();

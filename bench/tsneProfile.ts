@@ -52,7 +52,9 @@ function extentOf(embedding: Float64Array): number {
 }
 
 console.log(`threads ${threads}; load average (1 min) ${loadavg()[0].toFixed(1)} at the start`);
-console.log('| shape | n | method | kNN | P | PCA | grad exag. (250) | grad final | KL | total CPU | wall | exact KL | extent @250 / end | FFT length @50,250,500,1000 |');
+console.log(
+  '| shape | n | method | kNN | P | PCA | grad exag. (250) | grad final | KL | total CPU | wall | exact KL | extent @250 / end | FFT length @50,250,500,1000 |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const shape of args.shapes.split(',') as ShapeName[]) {
   for (const n of args.sizes.split(',').map(Number)) {
