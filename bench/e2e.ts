@@ -3,7 +3,7 @@
  * workers, a fresh artifact root so nothing is reused) on a ViT-B/16 with bottleneck adapters
  * (bench/make_vit_b16.py --adapters: 12 blocks, width 768, 224 x 224, random weights) and 1,000
  * scikit-learn digits upscaled to 224 x 224 (bench/e2e.py data), against the SLS reference walk on
- * the same model and images in the same run (bench/e2e.py reference: a PyTorch forward pass per
+ * the same model and images in the same run, first (bench/e2e.py reference: a PyTorch forward pass per
  * scored layer, scikit-learn TSNE and silhouette_score). Prints each stage's time, taken from the
  * workflow's history (activity scheduled / started / closed), the CPU seconds and the host's load,
  * and the ratio to the reference.
@@ -68,13 +68,27 @@ python('make_vit_b16.py', [MODEL_DIR, '0', '--adapters']);
 if (!existsSync(DATA)) python('e2e.py', ['data', DATA, String(n)]);
 if (evalN > 0 && !existsSync(EVAL)) python('e2e.py', ['data', EVAL, String(evalN), String(n)]);
 
+const load = [loadavg()];
+console.log('\nreference walk (PyTorch + scikit-learn, same model and images)');
+const reference = JSON.parse(
+  python('e2e.py', ['reference', DATA, '--layers', args['reference-layers'], '--seed', String(seed)])
+    .trim()
+    .split('\n')
+    .at(-1) ?? '{}',
+) as {
+  threads: number;
+  forward: { wallS: number; cpuS: number };
+  layers: Array<{ layer: number; sc: number; wallS: number; cpuS: number }>;
+};
+console.log(JSON.stringify(reference));
+load.push(loadavg());
+
 // A fresh artifact root and queues of its own: nothing reused, no other developer's worker takes
 // this run's tasks.
 const base = temporalConfig();
 const artifactRoot = await mkdtemp(join(CACHE, 'artifacts-'));
 const tag = artifactRoot.slice(-6);
 const config = { ...base, artifactRoot, taskQueues: { gpu: `e2e-gpu-${tag}`, cpu: `e2e-cpu-${tag}` } };
-const load = [loadavg()];
 const [wall, cpu] = [performance.now(), process.cpuUsage()];
 const run = await runPipeline(config, {
   model: MODEL,
@@ -127,24 +141,11 @@ for (const event of history.events ?? []) {
   if (closed) spanOf(closed.scheduledEventId).closed = at;
 }
 
-console.log('\nreference walk (PyTorch + scikit-learn, same model and images)');
-const reference = JSON.parse(
-  python('e2e.py', ['reference', DATA, '--layers', args['reference-layers'], '--seed', String(seed)])
-    .trim()
-    .split('\n')
-    .at(-1) ?? '{}',
-) as {
-  threads: number;
-  forward: { wallS: number; cpuS: number };
-  layers: Array<{ layer: number; sc: number; wallS: number; cpuS: number }>;
-};
-load.push(loadavg());
-
 const seconds = (value: number) => `${value.toFixed(1)} s`;
 const { result } = run;
 console.log(
   `\nViT-B/16 + adapters (${result.scores.length} blocks, 224x224), ${n} training images, ${evalN} held out; ` +
-    `${cpus().length} x ${cpus()[0].model}; load average (1, 5, 15 min) before / after the pipeline / after the reference: ` +
+    `${cpus().length} x ${cpus()[0].model}; load average (1, 5, 15 min) before / after the reference / after the pipeline: ` +
     load.map((l) => l.map((v) => v.toFixed(2)).join(', ')).join(' / '),
 );
 console.log(
