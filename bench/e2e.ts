@@ -211,7 +211,7 @@ if (args['emit-phases'] && result.checkpoints.length > 0) {
     MODEL,
     DATA,
     { model: join(scratch, 'model.onnx'), manifest: join(scratch, 'model.json'), name: 'model.onnx' },
-    decision,
+    [decision],
     result.scores,
     {
       evalData: evalN > 0 ? EVAL : undefined,

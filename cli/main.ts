@@ -240,8 +240,7 @@ try {
   // A sweep or status that shows failed runs sets its own exit code.
   process.exit(process.exitCode ?? 0);
 } catch (error) {
-  const cause: FailureCause =
-    error instanceof InputError ? { message: error.message, badInput: true } : innermostCause(error);
+  const cause: FailureCause = error instanceof InputError ? { message: error.message, badInput: true } : innermostCause(error);
   process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
   process.exit(exitCodeFor([cause]));
 }
