@@ -1,28 +1,15 @@
-/**
- * Chaos: a sweep of 6 small datasets on 2 CPU worker processes and 1 GPU worker process, with
- * workers killed (SIGKILL) at random and restarted, and the dev server stopped and started again
- * once on its SQLite file, against a clean run of the same sweep. Every child's SC curve, cuts
- * and checkpoint bytes must equal the clean run's. Too slow for the suite (minutes); run on demand:
- *
- *   npx tsx bench/chaos.ts [--kills 8] [--seed 1]
- *
- * Prints the kills survived and the comparison; exits 1 on any difference.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { launchSweep, sweepInput } from '../cli/sweepControl.js';
 import { loadSweep, type SweepPlan } from '../lib/sweep/config.js';
-import { SLS } from '../test/helpers/cli.js';
 import { temporaryDir } from '../test/helpers/fixtures.js';
+import { freePort, killProcess, startWorkerProcess } from '../test/helpers/processes.js';
 import { writeDigitsSweep } from '../test/helpers/sweeps.js';
 import { startTemporal, testConfig } from '../test/helpers/temporal.js';
-import type { TemporalConfig } from '../workers/config.js';
 import type { PruneDatasetResult } from '../workflows/pruneDataset.js';
 import type { SweepResult } from '../workflows/sweep.js';
 
@@ -30,17 +17,6 @@ const { values: flags } = parseArgs({ options: { kills: { type: 'string', defaul
 const KILLS = Number(flags.kills);
 /** Short, so that a killed worker's activity is retried elsewhere within seconds. */
 const HEARTBEAT = '5 seconds';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A seeded generator (mulberry32): the same kills for the same seed. */
 function random(seed: number): () => number {
@@ -51,28 +27,6 @@ function random(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function startWorker(role: 'cpu' | 'gpu' | 'all', config: TemporalConfig): ChildProcess {
-  return spawn('node', [SLS, 'worker', role], {
-    env: {
-      ...process.env,
-      SLS_TEMPORAL_ADDRESS: config.address,
-      SLS_CPU_QUEUE: config.taskQueues.cpu,
-      SLS_GPU_QUEUE: config.taskQueues.gpu,
-      SLS_ARTIFACT_ROOT: config.artifactRoot,
-      SLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: 'ignore',
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,12 +54,12 @@ async function records(client: Client, result: SweepResult): Promise<Record<stri
 async function cleanRun(plan: SweepPlan): Promise<Record<string, ChildRecord>> {
   const env = await startTemporal();
   const config = testConfig(env.address);
-  const worker = startWorker('all', config);
+  const worker = startWorkerProcess('all', config);
   try {
     const { handle } = await launchSweep(env.client, { ...sweepInput(plan, config), heartbeatTimeout: HEARTBEAT });
     return await records(env.client, (await handle.result()) as SweepResult);
   } finally {
-    await kill(worker);
+    await killProcess(worker);
     await env.teardown();
   }
 }
@@ -117,7 +71,7 @@ async function chaosRun(plan: SweepPlan): Promise<{ records: Record<string, Chil
   let env: TestWorkflowEnvironment = await startTemporal({ port, dbFilename });
   const config = testConfig(`127.0.0.1:${port}`);
   const roles = ['cpu', 'cpu', 'gpu'] as const;
-  const workers = roles.map((role) => startWorker(role, config));
+  const workers = roles.map((role) => startWorkerProcess(role, config));
   const started = performance.now();
   let kills = 0;
   let restarted = false;
@@ -136,11 +90,11 @@ async function chaosRun(plan: SweepPlan): Promise<{ records: Record<string, Chil
       await sleep(4000 + draw() * 8000);
       if (kills < KILLS) {
         const victim = Math.floor(draw() * workers.length);
-        await kill(workers[victim]);
+        await killProcess(workers[victim]);
         kills++;
         console.log(`kill ${kills}: ${roles[victim]} worker ${victim} at ${((performance.now() - started) / 1000).toFixed(0)} s`);
         await sleep(1000 + draw() * 3000);
-        workers[victim] = startWorker(roles[victim], config);
+        workers[victim] = startWorkerProcess(roles[victim], config);
       }
       if (!restarted && kills >= KILLS / 2) {
         restarted = true;
@@ -152,7 +106,7 @@ async function chaosRun(plan: SweepPlan): Promise<{ records: Record<string, Chil
     const result = (await env.client.workflow.getHandle(sweepId).result()) as SweepResult;
     return { records: await records(env.client, result), kills, seconds: (performance.now() - started) / 1000 };
   } finally {
-    for (const worker of workers) await kill(worker);
+    for (const worker of workers) await killProcess(worker);
     await env.teardown();
   }
 }

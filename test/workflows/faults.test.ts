@@ -2,9 +2,7 @@
  * Faults an overnight sweep must survive, against real processes: a CPU worker killed in the
  * middle of a t-SNE shard, and the Temporal dev server stopped and started again on its SQLite file.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,40 +10,13 @@ import type { Worker } from '@temporalio/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchSweep, sweepInput } from '../../cli/sweepControl.js';
 import { loadSweep } from '../../lib/sweep/config.js';
-import type { TemporalConfig } from '../../workers/config.js';
 import { createGpuWorker } from '../../workers/create.js';
 import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import type { SweepResult } from '../../workflows/sweep.js';
-import { SLS } from '../helpers/cli.js';
 import { temporaryDir } from '../helpers/fixtures.js';
+import { freePort, killProcess, startWorkerProcess } from '../helpers/processes.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
 import { startTemporal, testConfig } from '../helpers/temporal.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-/** `sls worker ROLE` as its own process, configured through the environment as on a real host. */
-function startWorkerProcess(role: 'cpu' | 'all', config: TemporalConfig): ChildProcess {
-  return spawn('node', [SLS, 'worker', role], {
-    env: {
-      ...process.env,
-      SLS_TEMPORAL_ADDRESS: config.address,
-      SLS_CPU_QUEUE: config.taskQueues.cpu,
-      SLS_GPU_QUEUE: config.taskQueues.gpu,
-      SLS_ARTIFACT_ROOT: config.artifactRoot,
-      SLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: 'ignore',
-  });
-}
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -62,14 +33,6 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
 describe('faults during a sweep', () => {
   it('finishes after the CPU worker is killed in the middle of a t-SNE shard, recomputing no finished artifact', async () => {
     const env: TestWorkflowEnvironment = await startTemporal();
@@ -83,7 +46,7 @@ describe('faults during a sweep', () => {
       await gpuRunning;
     });
     let cpu = startWorkerProcess('cpu', config);
-    cleanup.push(() => stopProcess(cpu));
+    cleanup.push(() => killProcess(cpu));
 
     // All 1,000 training rows: the t-SNE shard must last long enough for the kill to land inside it.
     const file = await writeDigitsSweep(temporaryDir(), 'kill', 1, 1000, 'waveSize: 1\n');
@@ -104,7 +67,7 @@ describe('faults during a sweep', () => {
         .filter((name) => name.endsWith('.arrow'))
         .map((name) => [name, statSync(join(embeddings, name)).mtimeMs]),
     );
-    await stopProcess(cpu);
+    await killProcess(cpu);
 
     cpu = startWorkerProcess('cpu', config);
     const result: SweepResult = await handle.result();
@@ -127,7 +90,7 @@ describe('faults during a sweep', () => {
     cleanup.push(() => env.teardown());
     const config = testConfig(`127.0.0.1:${port}`);
     const worker = startWorkerProcess('all', config);
-    cleanup.push(() => stopProcess(worker));
+    cleanup.push(() => killProcess(worker));
 
     const file = await writeDigitsSweep(temporaryDir(), 'restart', 6, 100, 'concurrency: 2\n');
     const plan = await loadSweep(file);
