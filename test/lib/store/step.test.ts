@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { artifactKey } from '../../../lib/store/artifacts.js';
+import { artifactKey, STEP_VERSIONS } from '../../../lib/store/artifacts.js';
 import { lineageFile } from '../../../lib/store/lineage.js';
 import { runStep, type StepDefinition, stepArtifact } from '../../../lib/store/step.js';
 import { temporaryDir } from '../../helpers/fixtures.js';
@@ -25,8 +25,8 @@ function definition(root: string): StepDefinition {
 describe('stepArtifact', () => {
   it('keys the artifact by the step, its version, the input digests, the seed and the parameters, not the notes', () => {
     const root = temporaryDir();
-    // The key as artifactKey defines it (canonical JSON, sorted keys), with emit at version 2.
-    const key = artifactKey({ alpha: 0.3, model: SHA_ABC, seed: 5, step: 'emit', version: 2 });
+    // The key as artifactKey defines it (canonical JSON, sorted keys), with emit's current version.
+    const key = artifactKey({ alpha: 0.3, model: SHA_ABC, seed: 5, step: 'emit', version: STEP_VERSIONS.emit });
     expect(stepArtifact({ ...definition(root), seed: 5 })).toEqual({
       key,
       path: join(root, 'checkpoints', `${key}.onnx`),
@@ -72,7 +72,7 @@ describe('runStep', () => {
     const lineage = JSON.parse(readFileSync(lineageFile(first.path), 'utf8'));
     expect(lineage).toMatchObject({
       step: 'emit',
-      stepVersion: 2,
+      stepVersion: STEP_VERSIONS.emit,
       parameters: { alpha: 0.3, layer: 4 },
       files: [{ path: '', size: 5 }],
       companions: [
