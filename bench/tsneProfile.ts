@@ -10,11 +10,9 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { jointProbabilities } from '../lib/embed/tsne/affinity.js';
-import { barnesHutObjective } from '../lib/embed/tsne/barnesHut.js';
-import { exactObjective } from '../lib/embed/tsne/exact.js';
-import type { TeamObjective } from '../lib/embed/tsne/gradient.js';
-import { autoMethod } from '../lib/embed/tsne/index.js';
-import { gridShape, interpolationObjective } from '../lib/embed/tsne/interpolation.js';
+import { cheaperGradient } from '../lib/embed/tsne/gradientChoice.js';
+import { gradientObjective } from '../lib/embed/tsne/index.js';
+import { embeddingSquare, gridShape } from '../lib/embed/tsne/interpolation.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
 import { nearestNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../lib/embed/tsne/optimizer.js';
@@ -41,38 +39,32 @@ async function timed<T>(work: () => Promise<T> | T): Promise<{ value: T; cpu: nu
   return { value, cpu: (cpu.user + cpu.system) / 1e6, wall: (performance.now() - wallStart) / 1000 };
 }
 
-function extentOf(embedding: Float64Array): number {
-  let low = Number.POSITIVE_INFINITY;
-  let high = Number.NEGATIVE_INFINITY;
-  for (const value of embedding) {
-    if (value < low) low = value;
-    if (value > high) high = value;
-  }
-  return high - low;
-}
+const extentOf = (embedding: Float64Array) => embeddingSquare(embedding).extent;
 
 console.log(`threads ${threads}; load average (1 min) ${loadavg()[0].toFixed(1)} at the start`);
 console.log(
-  '| shape | n | method | kNN | P | PCA | grad exag. (250) | grad final | KL | total CPU | wall | exact KL | extent @250 / end | FFT length @50,250,500,1000 |',
+  '| shape | n | method | kNN | P | PCA | grad exag. (250) | grad final | KL | total CPU | wall | exact KL | extent @250 / end | FFT length @50,250,500,1000 | cheaper per 50 its (F FFT, B Barnes-Hut) |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const shape of args.shapes.split(',') as ShapeName[]) {
   for (const n of args.sizes.split(',').map(Number)) {
     const { features } = generate(shape, n, 1);
     for (const requested of args.methods.split(',')) {
-      const method = requested === 'auto' ? autoMethod(n) : (requested as 'exact' | 'barnes_hut' | 'fft');
+      const method = requested as 'auto' | 'exact' | 'barnes_hut' | 'fft';
       const team = threads > 1 ? startTsneTeam(threads) : undefined;
       const k = Math.min(n - 1, 91);
       const knn = await timed(() => nearestNeighbors(features, n, DIMENSION, k, team, { seed: 0 }));
       const p = await timed(() => jointProbabilities(knn.value, n, 30));
       const pca = await timed(() => pcaInitialization(features, n, DIMENSION, 0, team));
       const embedding = pca.value;
-      const make = method === 'fft' ? interpolationObjective : method === 'barnes_hut' ? barnesHutObjective : exactObjective;
-      const gradient: TeamObjective = make(p.value, team);
+      const gradient = gradientObjective(method, p.value, team);
       const lengths: number[] = [];
+      const choices: string[] = [cheaperGradient(n, extentOf(embedding)) === 'fft' ? 'F' : 'B'];
       const extents: number[] = [];
       const onCheck = (iteration: number) => {
         if ([50, 250, 500, 1000].includes(iteration)) lengths.push(gridShape(extentOf(embedding)).length);
+        // What 'auto' computes the next 50 gradients with (from n = BARNES_HUT_FROM).
+        if (iteration < 1000) choices.push(cheaperGradient(n, extentOf(embedding)) === 'fft' ? 'F' : 'B');
         if (iteration === 250) extents.push(extentOf(embedding));
       };
       const workspace = newWorkspace(n);
@@ -104,6 +96,7 @@ for (const shape of args.shapes.split(',') as ShapeName[]) {
         kl.value.toFixed(4),
         `${extents[0]?.toFixed(0)} / ${extentOf(embedding).toFixed(0)}`,
         lengths.join(','),
+        choices.join(''),
       ];
       console.log(`| ${cells.join(' | ')} |`);
     }

@@ -26,12 +26,15 @@ describe('artifact keys', () => {
     ).toBe('features/4fe91e04aab6e3a9ccf5bf6d');
   });
 
-  it('embed: embeddings/<key>.arrow as before', async () => {
+  it('embed: embeddings/<key>.arrow (version 3)', async () => {
+    // Embed version 3: 'auto' picks Barnes-Hut or the FFT gradient at each gradient by the
+    // embedding's extent (gradientChoice.ts), which changes embeddings from n = 2000 on; version
+    // 2's keys for these inputs were 60b19e969b997a22d6128d30 and ba5ff83922fa4d7157766de1.
     expect(await where(embedStep({ featuresFile: FEATURES, layer: 3, seed: 3, perplexity: 5, artifactRoot: ROOT }))).toBe(
-      'embeddings/60b19e969b997a22d6128d30.arrow',
+      'embeddings/762567881381b9925587bba6.arrow',
     );
     expect(await where(embedStep({ featuresFile: FEATURES, layer: 1, seed: 0, perplexity: 10, artifactRoot: ROOT }))).toBe(
-      'embeddings/ba5ff83922fa4d7157766de1.arrow',
+      'embeddings/555de3422139742d8cf20892.arrow',
     );
   });
 

@@ -9,6 +9,7 @@ import { jointProbabilities, type SparseAffinities } from './affinity.js';
 import { barnesHutObjective } from './barnesHut.js';
 import { exactObjective } from './exact.js';
 import type { TeamObjective } from './gradient.js';
+import { cheaperObjective } from './gradientChoice.js';
 import { interpolationObjective } from './interpolation.js';
 import { exactKlDivergence } from './kl.js';
 import { nearestNeighbors } from './neighbors.js';
@@ -36,7 +37,9 @@ export interface TsneOptions {
   source?: string;
   /**
    * Gradient: 'exact' (O(n^2)), 'barnes_hut' (O(n log n), angle 0.5), 'fft' (FFT-accelerated
-   * interpolation, O(n) plus a grid), or 'auto' (default): the fastest for n (see autoMethod).
+   * interpolation, O(n) plus a grid that grows with the embedding's extent), or 'auto' (default):
+   * exact below BARNES_HUT_FROM samples, else at each gradient the cheaper of the two
+   * approximations for n and the embedding's extent (gradientChoice.ts).
    */
   method?: 'auto' | 'exact' | 'barnes_hut' | 'fft';
   /**
@@ -63,13 +66,11 @@ export interface TsneResult {
 }
 
 /**
- * Sample count from which 'auto' uses Barnes-Hut rather than the exact gradient, and from which
- * the FFT-accelerated interpolation: where each became the faster whole run (wall seconds, 2
- * threads, bench/tsne.ts's 768-D clustered data, quiet machine: n = 1500 exact 1.65, Barnes-Hut
- * 1.76; 2000: 2.57 vs 2.46; 4000: Barnes-Hut 5.77, FFT 6.18; 4500: 7.03 vs 6.90; 5000: 7.42 vs 6.45).
+ * Sample count from which 'auto' uses an approximate gradient rather than the exact one: where
+ * Barnes-Hut became the faster whole run (wall seconds, 2 threads, bench/tsne.ts's 768-D clustered
+ * data, quiet machine: n = 1500 exact 1.65, Barnes-Hut 1.76; 2000: 2.57 vs 2.46).
  */
 export const BARNES_HUT_FROM = 2000;
-export const INTERPOLATION_FROM = 4500;
 /** scikit-learn's default perplexity. */
 export const DEFAULT_PERPLEXITY = 30;
 /** Iterations with early exaggeration and momentum 0.5 (scikit-learn's _EXPLORATION_MAX_ITER). */
@@ -79,19 +80,16 @@ const FINAL_MOMENTUM = 0.8;
 /** scikit-learn's n_iter_without_progress default, for the stage after exaggeration. */
 const ITERATIONS_WITHOUT_PROGRESS = 300;
 
-/** The gradient 'auto' picks for n samples. */
-export function autoMethod(n: number): 'exact' | 'barnes_hut' | 'fft' {
-  return n < BARNES_HUT_FROM ? 'exact' : n < INTERPOLATION_FROM ? 'barnes_hut' : 'fft';
-}
-
-function objectiveFor(
-  method: 'exact' | 'barnes_hut' | 'fft',
+/** The gradient of `method` ('auto': see TsneOptions.method) for `affinities`, split over `team`. */
+export function gradientObjective(
+  method: NonNullable<TsneOptions['method']>,
   affinities: SparseAffinities,
   team: ThreadTeam<TsneRequest> | undefined,
 ): TeamObjective {
   if (method === 'fft') return interpolationObjective(affinities, team);
   if (method === 'barnes_hut') return barnesHutObjective(affinities, team);
-  return exactObjective(affinities, team);
+  if (method === 'exact' || affinities.n < BARNES_HUT_FROM) return exactObjective(affinities, team);
+  return cheaperObjective(affinities, team);
 }
 
 /** Embeds the n rows of `features` (n x d, row-major float32) in two dimensions. */
@@ -117,8 +115,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
     const affinities = jointProbabilities(await nearestNeighbors(features, n, d, k, team, { seed }), n, perplexity);
     const embedding = resume ? Float64Array.from(resume.embedding) : await pcaInitialization(features, n, d, seed, team);
-    const method = options.method ?? 'auto';
-    gradient = objectiveFor(method === 'auto' ? autoMethod(n) : method, affinities, team);
+    gradient = gradientObjective(options.method ?? 'auto', affinities, team);
     const learningRate = Math.max(n / earlyExaggeration / 4, 50);
     const workspace = newWorkspace(n);
     if (resume) {

@@ -370,16 +370,23 @@ function lagrangeWeights(t: number, out: Float64Array, at: number): void {
   }
 }
 
-/** The grid for `embedding` (n x 2): its shape, box width and lower bound. */
-function gridFor(embedding: Float64Array, n: number): { shape: GridShape; boxWidth: number; low: number } {
+/**
+ * The square around `embedding` (n x 2) that the grid covers: its lower bound on both axes and
+ * its side, the larger coordinate range (positive even for coincident points).
+ */
+export function embeddingSquare(embedding: Float64Array): { low: number; extent: number } {
   let low = Number.POSITIVE_INFINITY;
   let high = Number.NEGATIVE_INFINITY;
-  for (let t = 0; t < 2 * n; t++) {
+  for (let t = 0; t < embedding.length; t++) {
     if (embedding[t] < low) low = embedding[t];
     if (embedding[t] > high) high = embedding[t];
   }
-  // Coincident points still need a grid of positive width.
-  const extent = Math.max(high - low, 1e-6);
+  return { low, extent: Math.max(high - low, 1e-6) };
+}
+
+/** The grid for `embedding` (n x 2): its shape, box width and lower bound. */
+function gridFor(embedding: Float64Array): { shape: GridShape; boxWidth: number; low: number } {
+  const { low, extent } = embeddingSquare(embedding);
   const shape = gridShape(extent);
   const exponent = Math.ceil(Math.log(extent / shape.boxes) / Math.log(BOX_WIDTH_STEP));
   const boxWidth = BOX_WIDTH_STEP ** (BOX_WIDTH_STEP ** exponent * shape.boxes < extent ? exponent + 1 : exponent);
@@ -493,7 +500,7 @@ export function interpolationObjective(affinities: SparseAffinities, team?: Thre
   const { parameters } = shared;
   return lockstepObjective(affinities, {
     compute: (embedding, exaggeration) => {
-      const { shape, boxWidth, low } = gridFor(embedding, n);
+      const { shape, boxWidth, low } = gridFor(embedding);
       const grown = shape.length > shared.grids.capacity;
       if (grown) startRounds(Math.min(MAX_FFT_LENGTH, fftLength(CAPACITY_HEADROOM * shape.length)));
       if (grown || parameters[LENGTH] !== shape.length) own.writeTwiddles(shape.length);

@@ -11,6 +11,8 @@ export interface Neighbors {
   indices: Int32Array;
   /** sqDistances[i * k + r]: its squared Euclidean distance, computed in float64. */
   sqDistances: Float64Array;
+  /** Points whose candidates could not be proven complete and were scanned in full (exact search only). */
+  rescanned?: number;
 }
 
 /**

@@ -6,6 +6,12 @@
  * the distances that can matter are recomputed from coordinate differences in float64, and a point
  * whose k-th exact distance is not provably below every rejected candidate (given the f32 error
  * bound) is scanned in full. The result is therefore the same whatever the thread count or tiling.
+ *
+ * The f32 error of a pair grows with its two norms, so one far outlier would make a bound taken
+ * from the largest norm useless for every point (each then scanned in full: 32 s instead of 0.3
+ * at n = 5000 with 5 outliers at 50 times the spread). The bound is instead taken per band of
+ * norms (neighborsFromCandidates): a rejected pair with a small-norm partner has a small error,
+ * and one with a large-norm partner is far by the triangle inequality alone.
  */
 import { approximateNeighbors, type CellsRequest } from './approximateNeighbors.js';
 import {
@@ -111,6 +117,7 @@ function neighborsFromCandidates(
   }
   const roundings = paddedDimension(d) / 4 + 4;
   const relativeError = 2 * (2 * roundings + 8) * F32_UNIT_ROUNDOFF;
+  const bands = normBands(norms);
 
   const heapDistance = new Float64Array(n * k);
   const heapIndex = new Int32Array(n * k);
@@ -118,6 +125,7 @@ function neighborsFromCandidates(
   const candidateCapacity = shares.reduce((sum, share) => sum + share.capacity, 0);
   const approximate = new Float32Array(candidateCapacity);
   const exact = new ExactDistances(features, n, d, candidateCapacity);
+  let rescanned = 0;
   for (let i = 0; i < n; i++) {
     const errorBound = relativeError * (norms[i] + largestNorm) * 1.01;
     // The nearest rejected pair of any share is at least this far (approximately).
@@ -140,15 +148,55 @@ function neighborsFromCandidates(
     }
     const distances = exact.from(i, listed);
     for (let c = 0; c < listed; c++) offer(heapDistance, heapIndex, heapSize, k, i, distances[c], exact.candidates[c]);
-    if (!(heapDistance[i * k] < rejectedFrom - errorBound)) {
+    if (!(heapDistance[i * k] < rejectedLowerBound(norms[i], rejectedFrom, relativeError, bands))) {
       // A rejected pair might be nearer than the k-th: scan every point exactly.
+      rescanned++;
       heapSize[i] = 0;
       for (let j = 0; j < n; j++)
         if (j !== i) offer(heapDistance, heapIndex, heapSize, k, i, squaredDistance(features, i * d, j * d, d), j);
     }
     sortHeap(heapDistance, heapIndex, i * k, k);
   }
-  return { k, indices: heapIndex, sqDistances: heapDistance };
+  return { k, indices: heapIndex, sqDistances: heapDistance, rescanned };
+}
+
+/**
+ * Splits of the squared norms into a lower and an upper band, at every power of two between the
+ * smallest and the largest (a band may be empty): `below` is the largest squared norm of the lower
+ * band, `above` the smallest of the upper one (Infinity for the split above every norm).
+ */
+function normBands(norms: Float64Array): { below: number; above: number }[] {
+  const sorted = Float64Array.from(norms).sort();
+  const bands: { below: number; above: number }[] = [];
+  let start = 0;
+  while (start < sorted.length) {
+    // The last norm under the next power of two above sorted[start].
+    const limit = 2 ** (Math.floor(Math.log2(Math.max(sorted[start], Number.MIN_VALUE))) + 1);
+    let end = start;
+    while (end + 1 < sorted.length && sorted[end + 1] < limit) end++;
+    bands.push({ below: sorted[end], above: end + 1 < sorted.length ? sorted[end + 1] : Number.POSITIVE_INFINITY });
+    start = end + 1;
+  }
+  return bands;
+}
+
+/**
+ * A lower bound on the exact squared distance from a point of squared norm `norm` to any pair
+ * partner its searches rejected, whose approximate distance is at least `rejectedFrom`: for each
+ * split of the norms, a partner in the lower band is off by at most the f32 error of the two norms,
+ * and one in the upper band is at least (|b| - |a|)^2 away; the best split's bound holds for all.
+ */
+function rejectedLowerBound(norm: number, rejectedFrom: number, relativeError: number, bands: { below: number; above: number }[]): number {
+  let bound = Number.NEGATIVE_INFINITY;
+  for (const { below, above } of bands) {
+    const nearBand = rejectedFrom - relativeError * (norm + below) * 1.01;
+    const gap = Math.sqrt(above) - Math.sqrt(norm);
+    // The triangle inequality on centred f32 rows, less their own rounding; no upper band, no bound from it.
+    const farBand =
+      above === Number.POSITIVE_INFINITY ? above : gap > 0 ? gap * gap - relativeError * (norm + above) * 1.01 : Number.NEGATIVE_INFINITY;
+    bound = Math.max(bound, Math.min(nearBand, farBand));
+  }
+  return bound;
 }
 
 function squaredDistanceToOrigin(features: Float32Array, offset: number, d: number): number {

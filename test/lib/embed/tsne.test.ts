@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { conditionalProbabilities, jointProbabilities, type SparseAffinities } from '../../../lib/embed/tsne/affinity.js';
 import { barnesHutObjective } from '../../../lib/embed/tsne/barnesHut.js';
 import { exactObjective } from '../../../lib/embed/tsne/exact.js';
-import { autoMethod, BARNES_HUT_FROM, INTERPOLATION_FROM, runTsne } from '../../../lib/embed/tsne/index.js';
+import { cheaperGradient } from '../../../lib/embed/tsne/gradientChoice.js';
+import { BARNES_HUT_FROM, runTsne } from '../../../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../../../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../../../lib/embed/tsne/optimizer.js';
@@ -113,6 +114,25 @@ describe('exactNeighbors', () => {
       const all = bruteForceScan(features, n, d, i);
       expect(Array.from(indices.subarray(i * k, (i + 1) * k))).toEqual(all.slice(0, k).map((e) => e.j));
       for (let r = 0; r < k; r++) expect(sqDistances[i * k + r]).toBeCloseTo(all[r].distance, 12);
+    }
+  });
+
+  it('proves most candidate lists complete despite far outliers, and stays exact', async () => {
+    // 300 points of 3 blobs (spread about 1), 3 of them moved 1000 away, 40 rows duplicated.
+    const { features: blobFeatures } = blobs(100, 3, 16, 5);
+    const n = 300;
+    const d = 16;
+    const k = 10;
+    const features = Float32Array.from(blobFeatures);
+    for (const [o, row] of [10, 150, 290].entries()) features[row * d + o] += 1000;
+    for (let i = 200; i < 240; i++) features.copyWithin(i * d, (i - 100) * d, (i - 99) * d);
+    const { indices, sqDistances, rescanned } = await exactNeighbors(features, n, d, k);
+    // A bound from the largest norm (about 1e6 against about 20) would fail every point.
+    expect(rescanned).toBeLessThan(n / 10);
+    for (const i of [0, 10, 100, 150, 200, 239, 290, 299]) {
+      const all = bruteForceScan(features, n, d, i);
+      expect(Array.from(indices.subarray(i * k, (i + 1) * k))).toEqual(all.slice(0, k).map((e) => e.j));
+      for (let r = 0; r < k; r++) expect(sqDistances[i * k + r]).toBeCloseTo(all[r].distance, 6);
     }
   });
 });
@@ -542,17 +562,9 @@ describe('runTsne', () => {
     });
   }
 
-  it(`picks the exact gradient below ${BARNES_HUT_FROM} samples, Barnes-Hut below ${INTERPOLATION_FROM}, then FFT interpolation`, () => {
-    expect([BARNES_HUT_FROM - 1, BARNES_HUT_FROM, INTERPOLATION_FROM - 1, INTERPOLATION_FROM].map(autoMethod)).toEqual([
-      'exact',
-      'barnes_hut',
-      'barnes_hut',
-      'fft',
-    ]);
-  });
-
-  it(`uses Barnes-Hut from ${BARNES_HUT_FROM} samples ('auto')`, async () => {
+  it(`uses Barnes-Hut from ${BARNES_HUT_FROM} samples ('auto'), where no FFT grid is cheaper`, async () => {
     // At the threshold itself: 'auto' gives Barnes-Hut's embedding bit for bit, not the exact gradient's.
+    expect(cheaperGradient(BARNES_HUT_FROM, 0)).toBe('barnes_hut');
     const n = BARNES_HUT_FROM;
     const { features } = blobs(n / 4, 4, 8, 1);
     const options = { seed: 3, maxIter: 250 };
