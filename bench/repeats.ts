@@ -17,7 +17,11 @@
  * grow with R.
  *
  *   flock /tmp/bench.lock npx tsx bench/repeats.ts [--repeats 1,3,5] [--runs 3] [--cases fixture,vit12]
- *     [--alpha 0.3] [--seed 0] [--width 192] [--python .venv-fixtures/bin/python]
+ *     [--alpha 0.3] [--seed 0] [--full-curve] [--width 192] [--python .venv-fixtures/bin/python]
+ *
+ * --full-curve scores every layer under every seed (`sls run --full-curve`): on vit12 the top
+ * layer's SC is <= 0 (random weights), the rule keeps every block from SC_12 alone, and without
+ * it the walk stops there.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -41,6 +45,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '0' },
     width: { type: 'string', default: '192' },
     python: { type: 'string', default: process.env.SLS_FIXTURE_PYTHON ?? '.venv-fixtures/bin/python' },
+    'full-curve': { type: 'boolean', default: false },
   },
 });
 const repeatCounts = args.repeats.split(',').map(Number);
@@ -90,6 +95,8 @@ interface Measured {
   tsnes: number;
   layersScored: number;
   activityS: Map<string, number>;
+  /** The mean curve's SC_N: at or under 0 the rule keeps every block. */
+  topScore: number;
   keptBlocks: number;
   stable?: boolean;
 }
@@ -115,6 +122,7 @@ async function measure(kase: Case, featuresRoot: string, repeats: number): Promi
     seed,
     // As `sls run` passes it: one repeat is today's input.
     repeats: repeats === 1 ? undefined : repeats,
+    fullCurve: args['full-curve'] || undefined,
   });
   const [wallS, cpuS] = [(performance.now() - wall) / 1000, cpuSeconds(cpu)];
   const { result } = run;
@@ -129,6 +137,7 @@ async function measure(kase: Case, featuresRoot: string, repeats: number): Promi
     tsnes: result.embeddings.filter((embedding) => !embedding.reused).length,
     layersScored: new Set(result.embeddings.map((embedding) => embedding.layer)).size,
     activityS: secondsByActivityType(spans),
+    topScore: result.scores.at(-1) ?? Number.NaN,
     keptBlocks: result.decisions[0].keptBlocks,
     stable: result.repeats?.stable,
   };
@@ -140,7 +149,10 @@ const fixed = (value: number) => value.toFixed(1);
 const same = (values: Array<number | boolean | undefined>) =>
   new Set(values).size === 1 ? String(values[0] ?? '-') : values.map((value) => String(value ?? '-')).join('/');
 
-console.log(`${cpus().length} x ${cpus()[0].model}; alpha ${alphas.join(',')}, seed ${seed}; ${runs} runs per R, medians`);
+console.log(
+  `${cpus().length} x ${cpus()[0].model}; alpha ${alphas.join(',')}, seed ${seed}${args['full-curve'] ? ', every layer scored' : ''}; ` +
+    `${runs} runs per R, medians`,
+);
 for (const kase of args.cases.split(',').map(prepare)) {
   const featuresRoot = await mkdtemp(join(CACHE, 'features-'));
   const loadBefore = loadavg();
@@ -161,9 +173,9 @@ for (const kase of args.cases.split(',').map(prepare)) {
   await rm(featuresRoot, { recursive: true, force: true });
   console.log(`load average (1, 5, 15 min) before: ${loads(loadBefore)}; after: ${loads(loadavg())}`);
   console.log(
-    `| R | t-SNEs | layers scored | t-SNEs / layer | wall s | CPU s | ${ACTIVITY_TYPES.map((type) => `${type} s`).join(' | ')} | kept | stable |`,
+    `| R | t-SNEs | layers scored | t-SNEs / layer | wall s | CPU s | ${ACTIVITY_TYPES.map((type) => `${type} s`).join(' | ')} | SC_N | kept | stable |`,
   );
-  console.log(`|---:|---:|---:|---:|---:|---:|${ACTIVITY_TYPES.map(() => '---:|').join('')}---:|---|`);
+  console.log(`|---:|---:|---:|---:|---:|---:|${ACTIVITY_TYPES.map(() => '---:|').join('')}---:|---:|---|`);
   for (const [repeats, rows] of measured) {
     const ofRuns = (pick: (row: Measured) => number) => fixed(median(rows.map(pick)));
     const cells = [
@@ -174,6 +186,7 @@ for (const kase of args.cases.split(',').map(prepare)) {
       ofRuns((row) => row.wallS),
       ofRuns((row) => row.cpuS),
       ...ACTIVITY_TYPES.map((type) => ofRuns((row) => row.activityS.get(type) ?? 0)),
+      same(rows.map((row) => Number(row.topScore.toFixed(3)))),
       same(rows.map((row) => row.keptBlocks)),
       same(rows.map((row) => row.stable)),
     ];
