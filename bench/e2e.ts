@@ -27,11 +27,10 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { runPipeline } from '../cli/pipeline.js';
 import { emitCheckpoint } from '../lib/emit/emit.js';
 import { temporalConfig } from '../workers/config.js';
+import { activityHistory, cpuSeconds, secondsByActivityType } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,11 +56,6 @@ function python(script: string, scriptArgs: string[]): string {
   if (result.status !== 0) throw new Error(`${script} failed (${result.status}):\n${result.stderr}`);
   return result.stdout;
 }
-
-const cpuSeconds = (since?: NodeJS.CpuUsage) => {
-  const used = process.cpuUsage(since);
-  return (used.user + used.system) / 1e6;
-};
 
 console.log(`model and images in ${CACHE} (made once)`);
 python('make_vit_b16.py', [MODEL_DIR, '0', '--adapters']);
@@ -101,45 +95,7 @@ const run = await runPipeline(config, {
 const pipeline = { wallS: (performance.now() - wall) / 1000, cpuS: cpuSeconds(cpu) };
 load.push(loadavg());
 
-interface ActivitySpan {
-  type: string;
-  input: unknown;
-  scheduled: number;
-  started: number;
-  closed: number;
-}
-const ms = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  Number(time?.seconds ?? 0) * 1000 + (time?.nanos ?? 0) / 1e6;
-const connection = await Connection.connect({ address: config.address, tls: config.tls });
-const history = await new Client({ connection, namespace: config.namespace }).workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-await connection.close();
-const spans = new Map<number, ActivitySpan>();
-function spanOf(scheduledEventId: unknown): ActivitySpan {
-  const span = spans.get(Number(scheduledEventId));
-  if (span === undefined) throw new Error(`the history has no activity scheduled as event ${scheduledEventId}`);
-  return span;
-}
-let [workflowStart, workflowEnd] = [0, 0];
-for (const event of history.events ?? []) {
-  const at = ms(event.eventTime);
-  workflowStart ||= at;
-  workflowEnd = at;
-  const scheduled = event.activityTaskScheduledEventAttributes;
-  if (scheduled) {
-    spans.set(Number(event.eventId), {
-      type: scheduled.activityType?.name ?? '?',
-      input: defaultPayloadConverter.fromPayload(scheduled.input?.payloads?.[0] ?? {}),
-      scheduled: at,
-      started: at,
-      closed: at,
-    });
-  }
-  const started = event.activityTaskStartedEventAttributes;
-  if (started) spanOf(started.scheduledEventId).started = at;
-  const closed =
-    event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
-  if (closed) spanOf(closed.scheduledEventId).closed = at;
-}
+const { spans, workflowStart, workflowEnd } = await activityHistory(config, run.workflowId, run.runId);
 
 const seconds = (value: number) => `${value.toFixed(1)} s`;
 const { result } = run;
@@ -153,8 +109,7 @@ console.log(
 );
 console.log(`workflow history: ${seconds((workflowEnd - workflowStart) / 1000)} from start to close`);
 console.log('| activity | input | queued | ran | scheduled at |\n|---|---|---:|---:|---:|');
-const byStage = new Map<string, number>();
-for (const span of [...spans.values()].sort((a, b) => a.scheduled - b.scheduled)) {
+for (const span of spans) {
   const input = span.input as { layer?: number; decision?: { keptBlocks: number; alpha: number } };
   const what =
     input.layer !== undefined
@@ -162,13 +117,13 @@ for (const span of [...spans.values()].sort((a, b) => a.scheduled - b.scheduled)
       : input.decision
         ? `keep ${input.decision.keptBlocks} (alpha ${input.decision.alpha})`
         : '';
-  const ran = (span.closed - span.started) / 1000;
-  byStage.set(span.type, (byStage.get(span.type) ?? 0) + ran);
   console.log(
-    `| ${span.type} | ${what} | ${seconds((span.started - span.scheduled) / 1000)} | ${seconds(ran)} | +${seconds((span.scheduled - workflowStart) / 1000)} |`,
+    `| ${span.type} | ${what} | ${seconds((span.started - span.scheduled) / 1000)} | ${seconds((span.closed - span.started) / 1000)} | +${seconds((span.scheduled - workflowStart) / 1000)} |`,
   );
 }
-console.log(`sum of activity run times per type: ${[...byStage].map(([type, s]) => `${type} ${seconds(s)}`).join(', ')}`);
+console.log(
+  `sum of activity run times per type: ${[...secondsByActivityType(spans)].map(([type, s]) => `${type} ${seconds(s)}`).join(', ')}`,
+);
 console.log(`SC curve: ${result.scores.map((s) => (s === null ? '-' : s.toFixed(3))).join(' ')}`);
 for (const decision of result.decisions) console.log(`alpha ${decision.alpha}: keep ${decision.keptBlocks} (${decision.reason})`);
 for (const checkpoint of result.checkpoints) console.log(`checkpoint: ${JSON.stringify({ ...checkpoint, storeDir: undefined })}`);

@@ -24,6 +24,7 @@ import { findBlocks } from '../lib/onnx/blocks.js';
 import { loadModel, saveModel } from '../lib/onnx/model.js';
 import { createSession } from '../lib/onnx/session.js';
 import { exposeClsTokens, exposeTensors } from '../lib/onnx/surgery.js';
+import { median } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,12 +46,6 @@ function python(script: string, scriptArgs: string[]): string {
   const result = spawnSync(args.python, [join(BENCH, script), ...scriptArgs], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) throw new Error(`${script} failed (${result.status}):\n${result.stderr}`);
   return result.stdout;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 console.log(`model and ${n} images in ${CACHE} (made once by bench/make_vit_b16.py)`);

@@ -20,6 +20,7 @@ import { findBlocks } from '../lib/onnx/blocks.js';
 import { loadModel } from '../lib/onnx/model.js';
 import { createSession } from '../lib/onnx/session.js';
 import { exposeClsTokens, exposeTensors } from '../lib/onnx/surgery.js';
+import { median } from './measure.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,12 +33,6 @@ const { values: args } = parseArgs({
 });
 const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', '.sls', 'bench', 'vit-b16', 'model.onnx');
 const runs = Number(args.runs);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 if (args.child !== undefined) {
   // One batch size, one graph, in this process: resident memory is not shared with another size's arena.

@@ -1,12 +1,14 @@
 """Makes the benchmarks' ViT-B/16 models and images (run by bench/extract.ts and bench/e2e.ts; outputs are not committed).
 
-  python bench/make_vit_b16.py OUT_DIR N [--adapters]   (N = 0: the model only)
+  python bench/make_vit_b16.py OUT_DIR N [--adapters] [--width W]   (N = 0: the model only)
 
 OUT_DIR/model.onnx (+ model.onnx.data): a Hugging Face ViTForImageClassification with ViTConfig's
 defaults (ViT-B/16: 224 x 224, 12 blocks, width 768, 86M parameters) and random weights (seed
 0), exported by torch.onnx.export's dynamo exporter as users export it (weights beside the graph).
 With --adapters, every block's MLP output Linear carries a Houlsby bottleneck adapter (width 64,
-random weights, seed 1), as a parameter-efficiently adapted model has them.
+random weights, seed 1), as a parameter-efficiently adapted model has them. With --width W, the
+same 12 blocks at width W (W / 64 heads, MLP 4 W; 192 is ViT-Ti/16's geometry): where a run's
+cost is the t-SNEs', not the forward passes (bench/repeats.ts).
 OUT_DIR/pixels-N.arrow: N random preprocessed images, pixels FixedSizeList<f32>[3*224*224], label.
 """
 
@@ -26,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "test" / "fixtur
 ADAPTER_WIDTH = 64
 
 
-def vit_b16(adapters: bool = False):
+def vit_b16(adapters: bool = False, width: int = 768):
     from transformers import ViTConfig, ViTForImageClassification
 
     torch.manual_seed(0)
-    model = ViTForImageClassification(ViTConfig(num_labels=10, attn_implementation="eager"))
+    config = ViTConfig(num_labels=10, attn_implementation="eager", hidden_size=width,
+                       num_attention_heads=width // 64, intermediate_size=4 * width)
+    model = ViTForImageClassification(config)
     if adapters:
         from export_fixtures import Adapter
 
@@ -71,11 +75,13 @@ def write_pixels(path: Path, flat: np.ndarray, labels: np.ndarray) -> None:
 
 def main() -> int:
     out, n = Path(sys.argv[1]), int(sys.argv[2])
-    adapters = "--adapters" in sys.argv[3:]
+    flags = sys.argv[3:]
+    adapters = "--adapters" in flags
+    width = int(flags[flags.index("--width") + 1]) if "--width" in flags else 768
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.onnx"
     if not model_path.exists():
-        export(vit_b16(adapters), model_path)
+        export(vit_b16(adapters, width), model_path)
     pixels_path = out / f"pixels-{n}.arrow"
     if n > 0 and not pixels_path.exists():
         rng = np.random.default_rng(0)

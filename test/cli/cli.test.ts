@@ -2,10 +2,31 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideCuts } from '../../lib/decide/cutRule.js';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
 import { sls } from '../helpers/cli.js';
-import { FIXTURES, MODEL, maxAbsDiff, TEST_SPLIT, TRAIN, temporaryDir, VTAB_LIST, writePixelDataset } from '../helpers/fixtures.js';
+import {
+  FIXTURES,
+  MODEL,
+  maxAbsDiff,
+  REFERENCE_CURVE,
+  SC_TOLERANCE,
+  TEST_SPLIT,
+  TRAIN,
+  temporaryDir,
+  VTAB_LIST,
+  writePixelDataset,
+} from '../helpers/fixtures.js';
+import { sampleStandardDeviation } from '../helpers/statistics.js';
 import { startTemporal } from '../helpers/temporal.js';
+
+/** The rows of `sls run`'s table under repeats, top layer first: layer, mean SC, spread, each seed's SC. */
+function tableRows(stdout: string): Array<{ layer: number; mean: number; spread: number; seeds: number[] }> {
+  return [...stdout.matchAll(/^ *(\d+) +((?:-?\d+\.\d{4} +)+)(?:kept|pruned)/gm)].map((match) => {
+    const [mean, spread, ...seeds] = match[2].trim().split(/ +/).map(Number);
+    return { layer: Number(match[1]), mean, spread, seeds };
+  });
+}
 
 describe('sls extract / embed / score / decide', () => {
   const out = temporaryDir();
@@ -93,14 +114,19 @@ describe('sls run', () => {
     await env?.teardown();
   });
 
+  // One artifact root for the runs of the fixture: a later run reuses what an earlier one made
+  // (the repeats' run, the features and seed 0's t-SNEs), which no assertion relies on.
+  const artifactRoot = temporaryDir('sls-artifacts-');
+  const runEnvironment = () => ({
+    SLS_TEMPORAL_ADDRESS: env.address,
+    SLS_ARTIFACT_ROOT: artifactRoot,
+    SLS_CPU_QUEUE: 'cli-cpu',
+    SLS_GPU_QUEUE: 'cli-gpu',
+  });
+
   it('runs the workflow through Temporal with its own worker and writes result.json', async () => {
     const out = temporaryDir();
-    const environment = {
-      SLS_TEMPORAL_ADDRESS: env.address,
-      SLS_ARTIFACT_ROOT: join(out, 'artifacts'),
-      SLS_CPU_QUEUE: 'cli-cpu',
-      SLS_GPU_QUEUE: 'cli-gpu',
-    };
+    const environment = runEnvironment();
     const result = await sls(
       ['run', '--model', MODEL, '--data', TRAIN, '--eval-data', TEST_SPLIT, '--alpha', '0.3', '--seed', '0', '--out', out],
       environment,
@@ -121,6 +147,51 @@ describe('sls run', () => {
     const again = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '1', '--out', out], environment);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).reused.extract).toBe(true);
+  });
+
+  it("with --repeats 3 prints every seed's score per layer, their mean and spread, and each seed's cut per alpha", async () => {
+    const out = temporaryDir();
+    const result = await sls(
+      ['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3,0.9', '--seed', '0', '--repeats', '3', '--out', out],
+      runEnvironment(),
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // Repeat 0 is the run's seed, the others its hashes (test/lib/decide/repeats.test.ts).
+    expect(result.stdout).toContain('layer  mean SC  spread    seed 0  seed 2462723854  seed 1020716019\n');
+    const rows = tableRows(result.stdout);
+    expect(rows.map((row) => row.layer)).toEqual([6, 5, 4, 3, 2, 1]);
+    for (const { layer, mean, spread, seeds } of rows) {
+      expect(seeds).toHaveLength(3);
+      // Each printed number is rounded to 4 decimals: the mean of three by at most 1e-4 in all,
+      // the sample standard deviation by at most 5e-5 * (1 + sqrt(3 / 2)).
+      expect(Math.abs(mean - (seeds[0] + seeds[1] + seeds[2]) / 3)).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(spread - sampleStandardDeviation(seeds))).toBeLessThanOrEqual(1.25e-4);
+      // Every seed's t-SNE scores as scikit-learn's does, to within two implementations' difference.
+      for (const score of seeds) expect(Math.abs(score - REFERENCE_CURVE.scores[0][layer - 1])).toBeLessThan(SC_TOLERANCE);
+    }
+    // The mean curve cuts where the reference walk does.
+    expect(result.stdout).toContain(`keep ${REFERENCE_CURVE.cuts['0.3']} of 6 blocks (alpha 0.3, `);
+    expect(result.stdout).toContain(`\nalpha 0.9: keep ${REFERENCE_CURVE.cuts['0.9']} (`);
+    // Each seed's own cut is the cut rule on its printed curve; stable when all are the mean curve's.
+    const cuts = [0.3, 0.9].map((alpha) => ({
+      alpha,
+      kept: [0, 1, 2].map((repeat) => decideCuts(rows.map((row) => row.seeds[repeat]).reverse(), [alpha])[0].keptBlocks),
+    }));
+    const stable = cuts.every(({ alpha, kept }) => kept.every((blocks) => blocks === REFERENCE_CURVE.cuts[String(alpha)]));
+    expect(result.stdout).toContain(
+      [
+        `${stable ? 'stable' : 'UNSTABLE'} over 3 repeats (the cut is the mean curve's):`,
+        ...cuts.map(({ alpha, kept }) => `  alpha ${alpha}: the repeats keep ${kept.join(', ')} blocks`),
+      ].join('\n'),
+    );
+    // result.json holds what the table printed.
+    const written = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(written.repeats.seeds).toEqual([0, 2462723854, 1020716019]);
+    expect(written.repeats.scores.map((row: number[]) => row.map((score) => score.toFixed(4))).reverse()).toEqual(
+      rows.map((row) => row.seeds.map((score) => score.toFixed(4))),
+    );
+    expect(written.repeats.cuts.map((cut: { keptBlocks: number[] }) => cut.keptBlocks)).toEqual(cuts.map(({ kept }) => kept));
   });
 
   describe('on bad input', () => {

@@ -2,8 +2,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SweepReport } from '../../lib/sweep/report.js';
+import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { sls } from '../helpers/cli.js';
 import { MODEL, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
+import { sampleStandardDeviation } from '../helpers/statistics.js';
+import { areaVertices } from '../helpers/svg.js';
 import { writeDigitsSweep } from '../helpers/sweeps.js';
 import { startTemporal } from '../helpers/temporal.js';
 
@@ -38,7 +42,7 @@ describe('sls sweep, status, retry and report against a real Temporal server', (
 
   it('runs a sweep with its own workers, then gives its status and its report', async () => {
     const dir = temporaryDir();
-    const file = await writeDigitsSweep(dir, 'cli', 2, 100, 'alphas: [0.3, 0.6]\nconcurrency: 2\n');
+    const file = await writeDigitsSweep(dir, 'cli', 2, 100, 'alphas: [0.3, 0.6]\nconcurrency: 2\nrepeats: 3\n');
     const sweep = await sls(['sweep', file], vars);
     expect(sweep.code).toBe(0);
     expect(sweep.stderr).toMatch(/sweep sweep-cli-[0-9a-f]{16}: started \(2 runs, at most 2 at a time\)/);
@@ -65,6 +69,25 @@ describe('sls sweep, status, retry and report against a real Temporal server', (
         .trim()
         .split('\n'),
     ).toHaveLength(1 + 2 * 2);
+
+    // With three seeds per layer: each run's spread is that of its seeds' scores, drawn as a band
+    // around the mean curve over each layer every seed scored (block i at x = (i - 0.5) * 360 / 6).
+    const reported = JSON.parse(readFileSync(join(dir, 'out', 'report', 'report.json'), 'utf8')) as SweepReport;
+    const html = readFileSync(join(dir, 'out', 'report', 'index.html'), 'utf8');
+    const bands = areaVertices(html);
+    expect(bands).toHaveLength(2);
+    expect(html).toContain('SC per block (mean over the seeds, the band +-1 spread)');
+    for (const [index, run] of reported.runs.entries()) {
+      const child = (await env.client.workflow.getHandle(parsed.children[index].childId).result()) as PruneDatasetResult;
+      const seedScores = child.repeats?.scores ?? [];
+      expect(seedScores).toHaveLength(6);
+      const banded = seedScores.flatMap((row, layer) => (row.every((score) => score !== null) ? [layer + 1] : []));
+      expect(run.repeats?.spread).toEqual(
+        seedScores.map((row) => (row.every((score) => score !== null) ? expect.closeTo(sampleStandardDeviation(row), 12) : null)),
+      );
+      const xs = banded.map((layer) => (layer - 0.5) * 60);
+      expect(bands[index].map(([x]) => x)).toEqual([...xs, ...[...xs].reverse()]);
+    }
   });
 
   it("shows a failed run's innermost cause with its stage, and exits 2 when the failure is bad input", async () => {

@@ -30,6 +30,13 @@ export interface TorchReference {
 
 export const REFERENCE: TorchReference = JSON.parse(readFileSync(join(FIXTURES, 'vit/reference.json'), 'utf8'));
 
+/** scikit-learn's SC curve of the fixture ViT and the reference walk's cuts (make_sc_curve_fixtures.py). */
+export const REFERENCE_CURVE: { scores: number[][]; cuts: Record<string, number> } = JSON.parse(
+  readFileSync(join(FIXTURES, 'sklearn/sc_curve.json'), 'utf8'),
+);
+/** Scores of two t-SNE implementations on one layer differ by this much (DESIGN.md, issue 10's goal). */
+export const SC_TOLERANCE = 0.02;
+
 export function temporaryDir(prefix = 'sls-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -16,15 +16,18 @@ import type { TemporalConfig } from '../../workers/config.js';
 import { innermostCause } from '../../workflows/failureCause.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
-import { FIXTURES, MODEL, NO_BLOCKS_MODEL, TEST_SPLIT, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
+import {
+  FIXTURES,
+  MODEL,
+  NO_BLOCKS_MODEL,
+  REFERENCE_CURVE,
+  SC_TOLERANCE,
+  TEST_SPLIT,
+  TRAIN,
+  temporaryDir,
+  writePixelDataset,
+} from '../helpers/fixtures.js';
 import { startTestbed, type Testbed } from '../helpers/temporal.js';
-
-/** scikit-learn's SC curve of the fixture ViT and the reference walk's cuts (make_sc_curve_fixtures.py). */
-const REFERENCE_CURVE: { scores: number[][]; cuts: Record<string, number> } = JSON.parse(
-  readFileSync(join(FIXTURES, 'sklearn/sc_curve.json'), 'utf8'),
-);
-/** Scores of two t-SNE implementations on one layer differ by this much (DESIGN.md, issue 10's goal). */
-const SC_TOLERANCE = 0.02;
 
 /** onnxruntime's accuracies in Python (make_refit_fixtures.py). */
 const REFIT: { full_test_accuracy: number } = JSON.parse(readFileSync(join(FIXTURES, 'sklearn/head_refit.json'), 'utf8')).vit;

@@ -13,6 +13,7 @@ import {
   writeReport,
 } from '../../../lib/sweep/report.js';
 import { temporaryDir } from '../../helpers/fixtures.js';
+import { areaVertices } from '../../helpers/svg.js';
 
 /** The translate(x,y) of each drawn element of one mark layer, in drawing order. */
 function positions(svg: string, markClass: string): Array<[number, number]> {
@@ -110,12 +111,6 @@ describe('curveSpec with two alphas', () => {
   });
 });
 
-/** The vertices of the first area mark's path, in drawing order. */
-function areaVertices(svg: string): Array<[number, number]> {
-  const path = svg.match(/<g class="mark-area role-mark layer_0_marks"[^>]*><path d="([^"]*)"/)?.[1] ?? '';
-  return [...path.matchAll(/[ML]([-\d.]+),([-\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
-}
-
 const REPEATED: ReportRun = {
   ...DONE,
   // Layer 1 was scored by one seed only: no mean, no band there.
@@ -146,7 +141,7 @@ describe('curveSpec with repeats', () => {
       [90, y(0.3)],
     ];
     // A path's coordinates are rounded to 3 decimals.
-    const vertices = areaVertices(svg);
+    const [vertices] = areaVertices(svg);
     expect(vertices).toHaveLength(expected.length);
     vertices.forEach(([px, py], i) => {
       expect(px).toBeCloseTo(expected[i][0], 3);
