@@ -49,7 +49,8 @@ export interface EmitResult {
  * What determines a checkpoint: the model, the splits, the kept depth and the preprocessing (not
  * the batch size). Not which alphas chose the depth, nor the scores (which layers the walk scored
  * depends on the alphas): the lineage notes them. Emit version 3: version 2 keyed on the decision
- * and the scores, so that each alpha had its own checkpoint of the same model.
+ * and the scores, so that each alpha had its own checkpoint of the same model. Version 4: the
+ * manifest's speed rounds stop at a time budget too, and it says how many and why.
  */
 export async function emitStep(input: EmitInput): Promise<StepDefinition> {
   const keptBlocks = sharedKeptBlocks(input.decisions);

@@ -120,7 +120,14 @@ describe('emitCheckpoint', () => {
     // Three blocks pruned, each by hand: two norms, Q/K/V/output, MLP and adapter, with biases.
     const perBlock = 4 * 64 + 4 * (64 * 64 + 64) + (64 * 128 + 128) + (128 * 64 + 64) + (64 * 8 + 8) + (8 * 64 + 64);
     expect(manifest.parametersTotal - manifest.parametersKept).toBe(3 * perBlock);
-    expect(manifest.speed).toMatchObject({ batch: 32, repeats: 5 });
+    // Five rounds asked for, five at least: the count stopped them, not the 30 s budget.
+    expect(manifest.speed).toMatchObject({
+      batch: 32,
+      repeats: 5,
+      stoppedBy: 'count',
+      limits: { maxRepeats: 5, minRepeats: 5, budgetSeconds: 30 },
+    });
+    expect(manifest.speed.latencySpread.rounds).toHaveLength(5);
     expect(manifest.storage.externalTensors).toBeGreaterThan(0);
 
     const session = await InferenceSession.create(join(store, manifest.checkpoint));
@@ -133,10 +140,13 @@ describe('emitCheckpoint', () => {
     await session.release();
   });
 
-  it('leaves the accuracy out without a held-out split', async () => {
+  it('leaves the accuracy out without a held-out split; a spent speed budget stops the rounds at the minimum', async () => {
+    // A budget of 0 s is spent before any round: the minimum of 2 rounds, of the 20 allowed.
     const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), [decideCut(scores, 0.3)!], scores, {
-      speed: { repeats: 1 },
+      speed: { repeats: 20, minRepeats: 2, budgetSeconds: 0 },
     });
+    expect(other.speed).toMatchObject({ repeats: 2, stoppedBy: 'budget', limits: { maxRepeats: 20, minRepeats: 2, budgetSeconds: 0 } });
+    expect(other.speed.throughputSpread.rounds).toHaveLength(2);
     expect(other.accuracy).toBeNull();
     expect(other.head.objective).toBe(manifest.head.objective);
   });
