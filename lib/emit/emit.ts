@@ -327,11 +327,14 @@ export async function emitCheckpoint(
       const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
       if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
       const measure = (which: InferenceSession, step: string) => accuracyOn(which, held, head.output, head.classes, options, step);
+      const full = appended ? null : await measure(fullSession, 'accuracy (full)');
       accuracy = {
         data: held.dataset.source,
         rows: held.dataset.rows,
-        full: appended ? null : await measure(fullSession, 'accuracy (full)'),
-        prunedOriginalHead: appended ? null : await measure(prunedSession, 'accuracy (pruned, old head)'),
+        full,
+        // Keeping every block, the pruned model with its old head is the full model.
+        prunedOriginalHead:
+          appended || keptBlocks === layout.blockOutputs.length ? full : await measure(prunedSession, 'accuracy (pruned, old head)'),
         prunedRefitHead: await measure(refitSession, 'accuracy (pruned, refit head)'),
         undefinedBecause: appended ? NEW_HEAD_ACCURACY : null,
       };

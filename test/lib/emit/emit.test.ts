@@ -143,6 +143,21 @@ describe('emitCheckpoint', () => {
     await session.release();
   });
 
+  it('keeping every block, takes the full model for the pruned one with its old head, without a second pass', async () => {
+    const all: CutDecision = { alpha: 0.3, threshold: 0, keptBlocks: 6, failedLayer: null, reason: 'SC_N <= 0' };
+    const steps = new Set<string>();
+    const { manifest: whole } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'whole'), [all], scores, {
+      evalData: TEST_SPLIT,
+      speed: { repeats: 1 },
+      onProgress: (step) => steps.add(step),
+    });
+    expect(whole.accuracy).toMatchObject({
+      full: expect.closeTo(SKLEARN.full_test_accuracy, 6),
+      prunedOriginalHead: expect.closeTo(SKLEARN.full_test_accuracy, 6),
+    });
+    expect([...steps].filter((step) => step.startsWith('accuracy'))).toEqual(['accuracy (full)', 'accuracy (pruned, refit head)']);
+  });
+
   it('leaves the accuracy out without a held-out split; a spent speed budget stops the rounds at the minimum', async () => {
     // A budget of 0 s is spent before any round: the minimum of 2 rounds, of the 20 allowed.
     const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), [decideCut(scores, 0.3)!], scores, {
