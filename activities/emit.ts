@@ -22,6 +22,11 @@ export interface EmitInput extends ModelOptions {
   data: string;
   /** A held-out split for the accuracy of the full, pruned and refit models. */
   evalData?: string;
+  /**
+   * Extract's features of block k for `data`: the head refit reads them instead of another
+   * forward pass. Not in the key: the model, the data and the preprocessing determine them.
+   */
+  trainFeatures?: string;
   artifactRoot: string;
   /** The alphas' decisions that keep one depth: one checkpoint serves them all. */
   decisions: ChosenDecision[];

@@ -16,9 +16,9 @@
  *   flock /tmp/bench.lock npx tsx bench/e2e.ts [--n 1000] [--eval-n 200] [--alpha 0.3] [--reference-layers 12,11,...]
  *     [--python .venv-fixtures/bin/python] [--emit-phases]
  *
- * --emit-phases re-runs emit outside Temporal afterwards (same inputs, a scratch store) and
- * times its passes (features for the head refit, refit, accuracy passes, speed) from its progress
- * reports; the history only has emit as one activity.
+ * --emit-phases re-runs emit outside Temporal afterwards (same inputs, the run's block-k features,
+ * a scratch store) and times its passes (refit, accuracy passes, speed) from its progress reports;
+ * the history only has emit as one activity.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,6 +31,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { runPipeline } from '../cli/pipeline.js';
 import { emitCheckpoint } from '../lib/emit/emit.js';
+import { layerFileName } from '../lib/extract/extract.js';
 import { temporalConfig } from '../workers/config.js';
 
 const { values: args } = parseArgs({
@@ -215,6 +216,8 @@ if (args['emit-phases'] && result.checkpoints.length > 0) {
     result.scores,
     {
       evalData: evalN > 0 ? EVAL : undefined,
+      // As the workflow hands them to emit.
+      trainFeatures: join(result.features.featuresDir, layerFileName(decision.keptBlocks)),
       onProgress: (step) => {
         const now = performance.now();
         if (step !== current) {
