@@ -22,6 +22,11 @@ export interface EmitInput extends ModelOptions {
   data: string;
   /** A held-out split for the accuracy of the full, pruned and refit models. */
   evalData?: string;
+  /**
+   * Extract's features of block k for `data`: the head refit reads them instead of another
+   * forward pass. Not in the key: the model, the data and the preprocessing determine them.
+   */
+  trainFeatures?: string;
   artifactRoot: string;
   /** The alphas' decisions that keep one depth: one checkpoint serves them all. */
   decisions: ChosenDecision[];
@@ -49,7 +54,8 @@ export interface EmitResult {
  * What determines a checkpoint: the model, the splits, the kept depth and the preprocessing (not
  * the batch size). Not which alphas chose the depth, nor the scores (which layers the walk scored
  * depends on the alphas): the lineage notes them. Emit version 3: version 2 keyed on the decision
- * and the scores, so that each alpha had its own checkpoint of the same model.
+ * and the scores, so that each alpha had its own checkpoint of the same model. Version 4: the
+ * manifest's speed rounds stop at a time budget too, and it says how many and why.
  */
 export async function emitStep(input: EmitInput): Promise<StepDefinition> {
   const keptBlocks = sharedKeptBlocks(input.decisions);

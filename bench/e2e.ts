@@ -16,9 +16,9 @@
  *   flock /tmp/bench.lock npx tsx bench/e2e.ts [--n 1000] [--eval-n 200] [--alpha 0.3] [--reference-layers 12,11,...]
  *     [--python .venv-fixtures/bin/python] [--emit-phases]
  *
- * --emit-phases re-runs emit outside Temporal afterwards (same inputs, a scratch store) and
- * times its passes (features for the head refit, refit, accuracy passes, speed) from its progress
- * reports; the history only has emit as one activity.
+ * --emit-phases re-runs emit outside Temporal afterwards (same inputs, the run's block-k features,
+ * a scratch store) and times its passes (refit, accuracy passes, speed) from its progress reports;
+ * the history only has emit as one activity.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runPipeline } from '../cli/pipeline.js';
 import { emitCheckpoint } from '../lib/emit/emit.js';
+import { layerFileName } from '../lib/extract/extract.js';
 import { temporalConfig } from '../workers/config.js';
 import { activityHistory, cpuSeconds, secondsByActivityType } from './measure.js';
 
@@ -170,6 +171,8 @@ if (args['emit-phases'] && result.checkpoints.length > 0) {
     result.scores,
     {
       evalData: evalN > 0 ? EVAL : undefined,
+      // As the workflow hands them to emit.
+      trainFeatures: join(result.features.featuresDir, layerFileName(decision.keptBlocks)),
       onProgress: (step) => {
         const now = performance.now();
         if (step !== current) {

@@ -229,6 +229,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
       model: input.model,
       data: input.data,
       evalData: input.evalData,
+      trainFeatures: features.layerFiles[chosen[0].keptBlocks - 1],
       artifactRoot: input.artifactRoot,
       decisions: chosen.map((decision) => ({ ...decision, stability: stability(decisions.indexOf(decision)) })),
       scores: curve,

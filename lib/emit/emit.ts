@@ -6,17 +6,18 @@
  * depth: every alpha that chose it is listed in the manifest. A backbone exported without a head
  * gets a new linear head on its final norm, fit the same way.
  */
-import type { InferenceSession } from 'onnxruntime-node';
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { CutDecision } from '../decide/cutRule.js';
 import type { CutStability } from '../decide/repeats.js';
 import { InputError } from '../errors.js';
+import { readFeatures } from '../io/arrowTensors.js';
 import { blockLayout } from '../onnx/blocks.js';
 import { multiplyAdds } from '../onnx/flops.js';
 import { appendLinearHead, findHead, type HeadLayout, headlessFinalNorm, refitHeadTensors, withHeadBias } from '../onnx/head.js';
 import { collectOutputs, type ModelInputs, type ModelOptions, openModelFile, openModelInputs, readImages } from '../onnx/inference.js';
 import { loadModel, type ModelProto, modelMetadata } from '../onnx/model.js';
 import { createSession } from '../onnx/session.js';
-import { exposeTensors, parameterCount, replaceInitializers, truncateBlocks } from '../onnx/surgery.js';
+import { exposeTensors, parameterCount, replaceInitializers, subgraphFrom, truncateBlocks } from '../onnx/surgery.js';
 import { writeFileAtomic } from '../store/atomicWrite.js';
 import { topOneAccuracy } from './accuracy.js';
 import { type StoredCheckpoint, storeCheckpoint } from './checkpointStore.js';
@@ -29,10 +30,23 @@ const DEFAULT_HEAD_C = 1;
 const HEAD_MAX_ITERATIONS = 2000;
 /** Images timed per batch in the speed comparison. */
 const SPEED_BATCH = 32;
+/** Training rows run through the pruned model to check the extracted features' route to the head. */
+const PROBE_ROWS = 8;
+/**
+ * Largest difference between the two routes, relative to the largest value, that counts as the
+ * same: features extracted on CUDA differ from the CPU's by about 1.2e-4; a head that reads other
+ * tokens than the CLS token differs by far more.
+ */
+const ROUTE_TOLERANCE = 1e-3;
 
 export interface EmitOptions extends ModelOptions {
   /** A labelled held-out split: accuracy (a)/(b)/(c) is measured on it when given. */
   evalData?: string;
+  /**
+   * Block k's CLS features of the training split (extract's layer-k file): the head refit reads
+   * them through the final norm instead of running the split through k blocks again.
+   */
+  trainFeatures?: string;
   headC?: number;
   speed?: SpeedOptions;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
@@ -45,6 +59,10 @@ export interface HeadRefitSummary {
   bias: string;
   /** True where the export had no head and emit appended this one (accuracy (a) and (b) are then undefined). */
   appended: boolean;
+  /** The extracted block-k features the fit read through the final norm; null where it ran the split through the pruned model. */
+  featuresFile: string | null;
+  /** Why the given features were not used; null where they were, or none were given. */
+  forwardPassBecause: string | null;
   C: number;
   iterations: number;
   converged: boolean;
@@ -141,6 +159,109 @@ function classifierOf(
   return { ...appendLinearHead(model, norm, classes), appended: true };
 }
 
+/** The largest difference of a from b, relative to b's largest magnitude. */
+function relativeDifference(a: Float32Array, b: Float32Array): number {
+  let [difference, scale] = [0, 0];
+  for (let i = 0; i < b.length; i++) {
+    difference = Math.max(difference, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return difference / scale;
+}
+
+/** The head's input for every training row, and where it came from. */
+interface HeadInputs {
+  values: Float32Array;
+  featuresFile: string | null;
+  forwardPassBecause: string | null;
+}
+
+/**
+ * The head's input for every training row from block k's extracted CLS features: the part of the
+ * pruned model between block k's output and the head, fed each CLS token as a one-token sequence.
+ * That equals the forward pass only where that part treats tokens alone and the head reads token 0
+ * (a CLS head, not a mean over tokens), and only for this split's features: the first rows of both
+ * routes are compared. A string says why the features cannot be used.
+ */
+async function headInputsFromFeatures(
+  pruned: ModelProto,
+  prunedSession: InferenceSession,
+  keptOutput: string,
+  head: HeadLayout,
+  train: ModelInputs,
+  featuresFile: string,
+): Promise<Float32Array | string> {
+  const part = subgraphFrom(pruned, keptOutput, head.input);
+  if (part === null) return `the head's input needs more than block k's output (${keptOutput})`;
+  const features = await readFeatures(featuresFile);
+  const { labels, rows } = train.dataset;
+  if (features.rows !== rows || features.labels.some((label, row) => label !== labels[row])) {
+    return `${featuresFile} holds ${features.rows} rows whose labels are not the training split's`;
+  }
+  const session = await createSession(part, 'cpu', train.modelPath);
+  try {
+    const throughPart = async (values: Float32Array, count: number) => {
+      const fed = new Tensor('float32', values, [count, 1, features.dim]);
+      const output = (await session.run({ [keptOutput]: fed }, [head.input]))[head.input];
+      return output.data as Float32Array;
+    };
+    // The first rows by the pruned model itself: block k's CLS token, and the head's input.
+    const probe = Math.min(PROBE_ROWS, rows);
+    const batch = train.input.fixedBatch ?? probe;
+    const images = new Float32Array(batch * train.input.channels * train.input.height * train.input.width);
+    images.set(await readImages(train, 0, probe));
+    const feeds = {
+      [train.input.name]: new Tensor('float32', images, [batch, train.input.channels, train.input.height, train.input.width]),
+    };
+    const own = await prunedSession.run(feeds, [keptOutput, head.input]);
+    const [, tokens, dim] = own[keptOutput].dims;
+    const cls = new Float32Array(probe * dim);
+    for (let row = 0; row < probe; row++) {
+      cls.set((own[keptOutput].data as Float32Array).subarray(row * tokens * dim, row * tokens * dim + dim), row * dim);
+    }
+    const extracted = features.values.subarray(0, probe * features.dim);
+    if (dim !== features.dim || relativeDifference(extracted, cls) > ROUTE_TOLERANCE) {
+      return `${featuresFile} is not block k's CLS token (${keptOutput}) as the pruned model computes it`;
+    }
+    const ownHead = (own[head.input].data as Float32Array).subarray(0, probe * head.dim);
+    let probed: Float32Array;
+    try {
+      probed = await throughPart(extracted, probe);
+    } catch (error) {
+      return `the part after block k does not run on the CLS token alone: ${(error as Error).message}`;
+    }
+    if (relativeDifference(probed, ownHead) > ROUTE_TOLERANCE) {
+      return "the head's input is not the final norm of the CLS token alone (it reads other tokens)";
+    }
+    return await throughPart(features.values, rows);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The head's input for every training row: from the given features where they fit, else a forward pass. */
+async function headInputs(
+  pruned: ModelProto,
+  prunedSession: InferenceSession,
+  keptOutput: string,
+  head: HeadLayout,
+  train: ModelInputs,
+  options: EmitOptions,
+): Promise<HeadInputs> {
+  const { trainFeatures } = options;
+  const fromFeatures =
+    trainFeatures === undefined ? null : await headInputsFromFeatures(pruned, prunedSession, keptOutput, head, train, trainFeatures);
+  if (fromFeatures instanceof Float32Array)
+    return { values: fromFeatures, featuresFile: trainFeatures as string, forwardPassBecause: null };
+  const { values } = (
+    await collectOutputs(prunedSession, train, [head.input], {
+      ...options,
+      onBatch: (done, total) => options.onProgress?.('features', done, total),
+    })
+  )[head.input];
+  return { values, featuresFile: null, forwardPassBecause: fromFeatures };
+}
+
 /** The depth every decision keeps: one checkpoint serves decisions that agree on it, and only those. */
 export function sharedKeptBlocks(decisions: readonly CutDecision[]): number {
   const keptBlocks = decisions[0]?.keptBlocks;
@@ -173,14 +294,12 @@ export async function emitCheckpoint(
     return sessions[sessions.length - 1];
   };
   try {
-    const prunedSession = await session(exposeTensors(pruned, [head.input]));
-    const features = await collectOutputs(prunedSession, train, [head.input], {
-      ...options,
-      onBatch: (done, total) => options.onProgress?.('features', done, total),
-    });
+    const keptOutput = layout.blockOutputs[keptBlocks - 1];
+    const prunedSession = await session(exposeTensors(pruned, [head.input, keptOutput]));
+    const features = await headInputs(pruned, prunedSession, keptOutput, head, train, options);
     options.onProgress?.('head refit', 0, HEAD_MAX_ITERATIONS);
     let reported = performance.now();
-    const fit = await fitLogisticRegressionOffThread(features[head.input].values, train.dataset.labels, head.dim, {
+    const fit = await fitLogisticRegressionOffThread(features.values, train.dataset.labels, head.dim, {
       C,
       // Off this thread, so heartbeats flow while a large head solves; progress once a second.
       onIteration: (iteration) => {
@@ -208,11 +327,14 @@ export async function emitCheckpoint(
       const outside = held.dataset.labels.find((label) => label < 0 || label >= head.classes);
       if (outside !== undefined) throw new InputError(held.dataset.source, `has label ${outside}, the model has ${head.classes} classes`);
       const measure = (which: InferenceSession, step: string) => accuracyOn(which, held, head.output, head.classes, options, step);
+      const full = appended ? null : await measure(fullSession, 'accuracy (full)');
       accuracy = {
         data: held.dataset.source,
         rows: held.dataset.rows,
-        full: appended ? null : await measure(fullSession, 'accuracy (full)'),
-        prunedOriginalHead: appended ? null : await measure(prunedSession, 'accuracy (pruned, old head)'),
+        full,
+        // Keeping every block, the pruned model with its old head is the full model.
+        prunedOriginalHead:
+          appended || keptBlocks === layout.blockOutputs.length ? full : await measure(prunedSession, 'accuracy (pruned, old head)'),
         prunedRefitHead: await measure(refitSession, 'accuracy (pruned, refit head)'),
         undefinedBecause: appended ? NEW_HEAD_ACCURACY : null,
       };
@@ -240,6 +362,8 @@ export async function emitCheckpoint(
         weight: head.weight,
         bias: head.bias as string,
         appended,
+        featuresFile: features.featuresFile,
+        forwardPassBecause: features.forwardPassBecause,
         C,
         iterations: fit.iterations,
         converged: fit.converged,

@@ -2,15 +2,21 @@
  * Measured speed of a pruned model against its full model: the same session options, the same
  * images, runs of the two interleaved so that drift in the host's load hits both alike. Each round
  * times both models back to back and gives one ratio; the speed-up is the median of the rounds'
- * ratios, reported with their spread so that a reader sees how sure it is. The caller must run it
- * alone on the host (the workflow emits one checkpoint at a time, after every t-SNE).
+ * ratios, reported with their spread so that a reader sees how sure it is. The timed rounds stop at
+ * a count or, after a minimum, once a budget of seconds is spent: on a large model the rounds would
+ * otherwise cost more than the run they report on. The caller must run it alone on the host (the
+ * workflow emits one checkpoint at a time, after every t-SNE).
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ImageInput } from '../onnx/model.js';
 
 export interface SpeedOptions {
-  /** Timed runs per model and measure. */
+  /** Timed rounds at most. */
   repeats?: number;
+  /** Timed rounds at least, whatever they cost. */
+  minRepeats?: number;
+  /** Seconds of timed rounds after which no further round starts (once `minRepeats` are in). */
+  budgetSeconds?: number;
   /** Untimed runs per model first. */
   warmup?: number;
   /** Hears each round done (warm-up rounds included), for progress reports. */
@@ -36,9 +42,22 @@ export interface ModelSpeed {
   imagesPerSecond: number;
 }
 
+/** What bounded the timed rounds. */
+export interface RoundLimits {
+  maxRepeats: number;
+  minRepeats: number;
+  budgetSeconds: number;
+}
+
 export interface SpeedComparison {
   batch: number;
+  /** Timed rounds measured. */
   repeats: number;
+  /** Why the rounds stopped: `limits.maxRepeats` reached ('count'), or `limits.budgetSeconds` spent ('budget'). */
+  stoppedBy: 'count' | 'budget';
+  limits: RoundLimits;
+  /** Seconds the timed rounds took, both models. */
+  timedSeconds: number;
   full: ModelSpeed;
   pruned: ModelSpeed;
   /** Median over rounds of full / pruned single-image time. */
@@ -58,8 +77,8 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 /** The median of the ratios full[i] / pruned[i], and their spread. */
-function roundRatios(full: Float64Array, pruned: Float64Array): { median: number; spread: RatioSpread } {
-  const rounds = Array.from(full, (time, round) => time / pruned[round]);
+function roundRatios(full: number[], pruned: number[]): { median: number; spread: RatioSpread } {
+  const rounds = full.map((time, round) => time / pruned[round]);
   const sorted = Float64Array.from(rounds).sort();
   return {
     median: quantile(sorted, 0.5),
@@ -78,8 +97,18 @@ export async function compareSpeed(
   images: Float32Array,
   options: SpeedOptions = {},
 ): Promise<SpeedComparison> {
-  const repeats = options.repeats ?? 20;
-  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`speed: repeats must be a positive integer, got ${repeats}`);
+  const limits: RoundLimits = {
+    maxRepeats: options.repeats ?? 20,
+    // A count below the default minimum is the minimum too.
+    minRepeats: Math.min(options.minRepeats ?? 5, options.repeats ?? 20),
+    budgetSeconds: options.budgetSeconds ?? 30,
+  };
+  for (const [name, count] of Object.entries({ repeats: limits.maxRepeats, minRepeats: limits.minRepeats })) {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`speed: ${name} must be a positive integer, got ${count}`);
+  }
+  if (!Number.isFinite(limits.budgetSeconds) || limits.budgetSeconds < 0) {
+    throw new RangeError(`speed: budgetSeconds must be a finite number >= 0, got ${limits.budgetSeconds}`);
+  }
   const now = options.clock ?? (() => performance.now());
   const warmup = options.warmup ?? 3;
   const perImage = input.channels * input.height * input.width;
@@ -89,18 +118,26 @@ export async function compareSpeed(
     new Tensor('float32', images.subarray(0, rows * perImage), [rows, input.channels, input.height, input.width]);
   const feeds = { one: { [input.name]: tensor(single) }, batch: { [input.name]: tensor(batch) } };
   const sessions = [full, pruned];
-  const latency = [new Float64Array(repeats), new Float64Array(repeats)];
-  const batchTime = [new Float64Array(repeats), new Float64Array(repeats)];
-  for (let round = -warmup; round < repeats; round++) {
+  const latency: number[][] = [[], []];
+  const batchTime: number[][] = [[], []];
+  let timedMs = 0;
+  let repeats = 0;
+  for (let round = -warmup; round < limits.maxRepeats; round++) {
+    if (round >= limits.minRepeats && timedMs >= limits.budgetSeconds * 1000) break;
+    const roundStarted = now();
     for (const [which, session] of sessions.entries()) {
       let started = now();
       await session.run(feeds.one);
-      if (round >= 0) latency[which][round] = now() - started;
+      if (round >= 0) latency[which].push(now() - started);
       started = now();
       await session.run(feeds.batch);
-      if (round >= 0) batchTime[which][round] = now() - started;
+      if (round >= 0) batchTime[which].push(now() - started);
     }
-    options.onRound?.(round + warmup + 1, warmup + repeats);
+    if (round >= 0) {
+      timedMs += now() - roundStarted;
+      repeats++;
+    }
+    options.onRound?.(round + warmup + 1, warmup + limits.maxRepeats);
   }
   const speed = (which: number): ModelSpeed => ({
     latencyMs: quantile(Float64Array.from(latency[which]).sort(), 0.5) / single,
@@ -111,6 +148,9 @@ export async function compareSpeed(
   return {
     batch,
     repeats,
+    stoppedBy: repeats < limits.maxRepeats ? 'budget' : 'count',
+    limits,
+    timedSeconds: timedMs / 1000,
     full: speed(0),
     pruned: speed(1),
     latencySpeedup: latencyRatios.median,

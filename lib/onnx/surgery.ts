@@ -135,6 +135,25 @@ export function truncateBlocks(model: ModelProto, layout: BlockLayout, keptBlock
   return withGraph(model, pruneUnused({ ...graph, node: rewired, output: outputs }));
 }
 
+/**
+ * The part of the model that computes `output` from `input` alone, with `input` (float32, any
+ * shape) its only graph input: between a block's output and the head, the final norm and the CLS
+ * token. Null where `output` needs a graph input by another way. Shapes recorded for the whole
+ * model are dropped: the part may be fed other shapes (one token instead of all).
+ */
+export function subgraphFrom(model: ModelProto, input: string, output: string): ModelProto | null {
+  const graph = model.graph as GraphProto;
+  const part = pruneUnused({
+    ...graph,
+    node: (graph.node ?? []).filter((node) => !(node.output ?? []).includes(input)),
+    output: [onnx.ValueInfoProto.create({ name: output, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } })],
+    valueInfo: [],
+  });
+  if ((part.input ?? []).length > 0) return null;
+  const fed = onnx.ValueInfoProto.create({ name: input, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
+  return withGraph(model, { ...part, input: [fed] });
+}
+
 /** Values stored in the model's initialisers (its parameters, as exported). */
 export function parameterCount(model: ModelProto): number {
   return (model.graph?.initializer ?? []).reduce((count, tensor) => count + elementCount(tensor.dims), 0);

@@ -37,9 +37,12 @@ describe('emitPrunedCheckpoint', () => {
       expect(heartbeats.filter((beat) => beat.step === step).length).toBeGreaterThan(1);
       expect(last(step)).toEqual({ step, rowsDone: 797, rowsTotal: 797 });
     }
-    // 3 warm-up and 20 timed rounds by default.
-    expect(heartbeats.filter((beat) => beat.step === 'speed').map((beat) => beat.rowsDone)).toEqual(
-      Array.from({ length: 23 }, (_, i) => i + 1),
+    // By default 3 warm-up rounds, then timed rounds up to 20 or, after 5, until 30 s are spent:
+    // every round heartbeats, out of the 23 it might take.
+    const { speed } = JSON.parse(readFileSync(first.manifestFile, 'utf8'));
+    expect(speed.limits).toEqual({ maxRepeats: 20, minRepeats: 5, budgetSeconds: 30 });
+    expect(heartbeats.filter((beat) => beat.step === 'speed')).toEqual(
+      Array.from({ length: 3 + speed.repeats }, (_, i) => ({ step: 'speed', rowsDone: i + 1, rowsTotal: 23 })),
     );
     expect(heartbeats.map((beat) => beat.step).indexOf('head refit')).toBeGreaterThan(0);
 

@@ -28,7 +28,7 @@ describe('artifact keys', () => {
 
   it('embed: embeddings/<key>.arrow (version 3)', async () => {
     // Embed version 3: 'auto' picks Barnes-Hut or the FFT gradient at each gradient by the
-    // embedding's extent (gradientChoice.ts), which changes embeddings from n = 2000 on; version
+    // embedding's extent (gradientChoice.ts), which changes embeddings of a few thousand points and more; version
     // 2's keys for these inputs were 60b19e969b997a22d6128d30 and ba5ff83922fa4d7157766de1.
     expect(await where(embedStep({ featuresFile: FEATURES, layer: 3, seed: 3, perplexity: 5, artifactRoot: ROOT }))).toBe(
       'embeddings/762567881381b9925587bba6.arrow',
@@ -38,11 +38,14 @@ describe('artifact keys', () => {
     );
   });
 
-  it('emit: checkpoints/<key>.onnx and its manifest <key>.json, keyed on the kept depth (version 3)', async () => {
+  it('emit: checkpoints/<key>.onnx and its manifest <key>.json, keyed on the kept depth (version 4)', async () => {
     // Emit version 3 changed what an emit key means, for one alpha too: version 2 hashed the
     // decision (alpha, threshold, reason) and the scores, so that alphas keeping the same depth
     // each built their own copy of one checkpoint (version 2's keys for these inputs were
     // 726c9b2a37a7ea7a37783088 and 73a4a24e79f7ae9ed2e2f78f). Version 3 hashes the kept depth only.
+    // Version 4 keys the same inputs but writes another manifest: its speed rounds stop at a
+    // time budget too, and it says how many were taken and why (version 3's keys for these inputs
+    // were bbce775ea499c7e2b5f0b1a2 and c0348bfbdb63574867588dfc).
     const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
     const decision = decideCut(scores, 0.3)!;
     const withEval = stepArtifact(
@@ -55,10 +58,10 @@ describe('artifact keys', () => {
         scores: [null, ...scores.slice(1)],
       }),
     );
-    expect(relative(ROOT, withEval.path)).toBe('checkpoints/bbce775ea499c7e2b5f0b1a2.onnx');
-    expect(withEval.companions.map((file) => relative(ROOT, file))).toEqual(['checkpoints/bbce775ea499c7e2b5f0b1a2.json']);
+    expect(relative(ROOT, withEval.path)).toBe('checkpoints/9a5a02490667b068f6821614.onnx');
+    expect(withEval.companions.map((file) => relative(ROOT, file))).toEqual(['checkpoints/9a5a02490667b068f6821614.json']);
     const withoutEval = await where(emitStep({ model: MODEL, data: TRAIN, artifactRoot: ROOT, decisions: [decision], scores }));
-    expect(withoutEval).toBe('checkpoints/c0348bfbdb63574867588dfc.onnx');
+    expect(withoutEval).toBe('checkpoints/489cdfb1808682be847006df.onnx');
 
     // Not which alphas chose the depth, nor the scores the walk needed for them: one checkpoint.
     const sameDepth = [0.05, 0.3, 0.6].map((alpha) => ({ ...decision, alpha, threshold: alpha * 0.5 }));

@@ -8,6 +8,7 @@ import { decideCut } from '../../../lib/decide/cutRule.js';
 import { topOneAccuracy } from '../../../lib/emit/accuracy.js';
 import { type CheckpointManifest, emitCheckpoint, sharedKeptBlocks } from '../../../lib/emit/emit.js';
 import { fitLogisticRegression } from '../../../lib/emit/headRefit.js';
+import { extractFeatures, layerFileName } from '../../../lib/extract/extract.js';
 import { readArrowTable, readFloatRows } from '../../../lib/io/arrowTensors.js';
 import { findBlocks } from '../../../lib/onnx/blocks.js';
 import { findHead } from '../../../lib/onnx/head.js';
@@ -82,6 +83,8 @@ describe('emitCheckpoint', () => {
       input: SKLEARN.head_input,
       weight: 'classifier.weight',
       bias: 'classifier.bias',
+      featuresFile: null,
+      forwardPassBecause: null,
       C: 1,
       converged: true,
     });
@@ -120,7 +123,14 @@ describe('emitCheckpoint', () => {
     // Three blocks pruned, each by hand: two norms, Q/K/V/output, MLP and adapter, with biases.
     const perBlock = 4 * 64 + 4 * (64 * 64 + 64) + (64 * 128 + 128) + (128 * 64 + 64) + (64 * 8 + 8) + (8 * 64 + 64);
     expect(manifest.parametersTotal - manifest.parametersKept).toBe(3 * perBlock);
-    expect(manifest.speed).toMatchObject({ batch: 32, repeats: 5 });
+    // Five rounds asked for, five at least: the count stopped them, not the 30 s budget.
+    expect(manifest.speed).toMatchObject({
+      batch: 32,
+      repeats: 5,
+      stoppedBy: 'count',
+      limits: { maxRepeats: 5, minRepeats: 5, budgetSeconds: 30 },
+    });
+    expect(manifest.speed.latencySpread.rounds).toHaveLength(5);
     expect(manifest.storage.externalTensors).toBeGreaterThan(0);
 
     const session = await InferenceSession.create(join(store, manifest.checkpoint));
@@ -133,12 +143,70 @@ describe('emitCheckpoint', () => {
     await session.release();
   });
 
-  it('leaves the accuracy out without a held-out split', async () => {
-    const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), [decideCut(scores, 0.3)!], scores, {
+  it('keeping every block, takes the full model for the pruned one with its old head, without a second pass', async () => {
+    const all: CutDecision = { alpha: 0.3, threshold: 0, keptBlocks: 6, failedLayer: null, reason: 'SC_N <= 0' };
+    const steps = new Set<string>();
+    const { manifest: whole } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'whole'), [all], scores, {
+      evalData: TEST_SPLIT,
       speed: { repeats: 1 },
+      onProgress: (step) => steps.add(step),
     });
+    expect(whole.accuracy).toMatchObject({
+      full: expect.closeTo(SKLEARN.full_test_accuracy, 6),
+      prunedOriginalHead: expect.closeTo(SKLEARN.full_test_accuracy, 6),
+    });
+    expect([...steps].filter((step) => step.startsWith('accuracy'))).toEqual(['accuracy (full)', 'accuracy (pruned, refit head)']);
+  });
+
+  it('leaves the accuracy out without a held-out split; a spent speed budget stops the rounds at the minimum', async () => {
+    // A budget of 0 s is spent before any round: the minimum of 2 rounds, of the 20 allowed.
+    const { manifest: other } = await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'no-eval'), [decideCut(scores, 0.3)!], scores, {
+      speed: { repeats: 20, minRepeats: 2, budgetSeconds: 0 },
+    });
+    expect(other.speed).toMatchObject({ repeats: 2, stoppedBy: 'budget', limits: { maxRepeats: 20, minRepeats: 2, budgetSeconds: 0 } });
+    expect(other.speed.throughputSpread.rounds).toHaveLength(2);
     expect(other.accuracy).toBeNull();
     expect(other.head.objective).toBe(manifest.head.objective);
+  });
+});
+
+describe('emitCheckpoint from the extracted features of block k', () => {
+  const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
+  let layerFile: (layer: number) => string;
+  beforeAll(async () => {
+    const features = temporaryDir();
+    await extractFeatures(MODEL, TRAIN, features);
+    layerFile = (layer) => join(features, layerFileName(layer));
+  });
+
+  it("refits the head on block 3's CLS tokens through the final norm, to scikit-learn's solution", async () => {
+    const store = temporaryDir();
+    const { manifest } = await emitCheckpoint(MODEL, TRAIN, files(store, 'features'), [decideCut(scores, 0.3)!], scores, {
+      trainFeatures: layerFile(3),
+      speed: { repeats: 1 },
+    });
+    expect(manifest.head).toMatchObject({ featuresFile: layerFile(3), forwardPassBecause: null, converged: true });
+    // scikit-learn was fit on the head input of the model cut to 3 blocks, as onnxruntime in
+    // Python computed it: the same features give its optimum and its coefficients.
+    expect(Math.abs(manifest.head.objective - SKLEARN.objective)).toBeLessThan(1e-6);
+    const weight = (await loadModel(join(store, manifest.checkpoint))).graph!.initializer!.find((t) => t.name === 'classifier.weight')!;
+    expect(relativeDiff(new Float32Array(Uint8Array.from(weight.rawData!).buffer), SKLEARN.coef.flat())).toBeLessThan(1e-3);
+  });
+
+  it("runs the split through the pruned model where the features are another block's or another split's", async () => {
+    const decision = decideCut(scores, 0.3)!;
+    const emit = async (trainFeatures: string) =>
+      (await emitCheckpoint(MODEL, TRAIN, files(temporaryDir(), 'forward'), [decision], scores, { trainFeatures, speed: { repeats: 1 } }))
+        .manifest.head;
+    const otherBlock = await emit(layerFile(2));
+    expect(otherBlock).toMatchObject({ featuresFile: null, forwardPassBecause: expect.stringMatching(/is not block k's CLS token/) });
+    expect(Math.abs(otherBlock.objective - SKLEARN.objective)).toBeLessThan(1e-6);
+    // 40 rows of other labels.
+    const otherSplit = await emit(join(FIXTURES, 'digits/features-40x8.arrow'));
+    expect(otherSplit).toMatchObject({
+      featuresFile: null,
+      forwardPassBecause: expect.stringMatching(/labels are not the training split's/),
+    });
   });
 });
 

@@ -16,7 +16,7 @@ import {
   modelMetadata,
   onnx,
 } from '../../../lib/onnx/model.js';
-import { exposeClsTokens, exposeTensors, parameterCount, truncateBlocks } from '../../../lib/onnx/surgery.js';
+import { exposeClsTokens, exposeTensors, parameterCount, subgraphFrom, truncateBlocks } from '../../../lib/onnx/surgery.js';
 import { MODEL, maxAbsDiff, NO_BLOCKS_MODEL, REFERENCE, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
 
 async function referenceBatch(): Promise<Tensor> {
@@ -199,5 +199,29 @@ describe('truncateBlocks', () => {
     const session = await InferenceSession.create(path);
     expect(session.outputNames).toEqual(['logits']);
     await session.release();
+  });
+});
+
+describe('subgraphFrom', () => {
+  it("gives PyTorch's pruned logits from PyTorch's CLS tokens of block k alone, fed as one-token sequences", async () => {
+    const model = await loadModel(MODEL);
+    const { blockOutputs } = findBlocks(model, MODEL);
+    const k = REFERENCE.truncated_k;
+    const pruned = truncateBlocks(model, { blockOutputs }, k);
+    // The final norm, the CLS token and the head: no block, no image.
+    const part = subgraphFrom(pruned, blockOutputs[k - 1], 'logits') as ModelProto;
+    expect(part.graph?.input?.map((input) => input.name)).toEqual([blockOutputs[k - 1]]);
+    const session = await InferenceSession.create(encodeModel(part));
+    const cls = new Tensor('float32', Float32Array.from(REFERENCE.cls[k - 1]), [REFERENCE.rows, 1, REFERENCE.hidden]);
+    const { logits } = await session.run({ [blockOutputs[k - 1]]: cls }, ['logits']);
+    await session.release();
+    expect(maxAbsDiff(logits.data as Float32Array, REFERENCE.truncated_logits)).toBeLessThan(1e-4);
+  });
+
+  it('is null where the output needs the image by another way', async () => {
+    const model = await loadModel(MODEL);
+    const { blockOutputs } = findBlocks(model, MODEL);
+    // Block 1 comes before block 3: only the image makes it.
+    expect(subgraphFrom(model, blockOutputs[2], blockOutputs[0])).toBeNull();
   });
 });
