@@ -44,14 +44,14 @@ def vit_b16(adapters: bool = False, width: int = 768):
     return model.eval()
 
 
-def export(model, model_path: Path) -> None:
+def export(model, model_path: Path, side: int = 224) -> None:
     out = model_path.parent
     forward = model.forward
     model.forward = lambda pixel_values: forward(pixel_values=pixel_values).logits
     tmp = out / "export.tmp"
     tmp.mkdir(exist_ok=True)
     with torch.no_grad():
-        torch.onnx.export(model, (torch.zeros(2, 3, 224, 224),), str(tmp / "model.onnx"), dynamo=True,
+        torch.onnx.export(model, (torch.zeros(2, 3, side, side),), str(tmp / "model.onnx"), dynamo=True,
                           external_data=True, input_names=["pixel_values"], output_names=["logits"],
                           dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
     del model.forward
