@@ -1,10 +1,12 @@
 /**
  * t-SNE speed and quality against scikit-learn and openTSNE, on each data shape of
- * bench/tsneData.ts (clustered, overlapping, outliers, curve) at each n, all engines on the same
- * 768-D data in one run: wall time (median of the runs), CPU time, the exact KL(P || Q) of each
- * result against the same P (scikit-learn's, which ours equals: test/lib/embed/tsne.test.ts), its
- * SLS score, and ours against each peer (wall-time and exact-KL ratios); then the silhouette of
- * the largest n's embedding, ours against scikit-learn's.
+ * bench/tsneData.ts (clustered, overlapping, outliers, curve: 768-D; real CLS features vit-low,
+ * vit-high: 64-D, vit768-low, vit768-high: 768-D) at each n, all engines on the same data in one
+ * run: wall time (median of the runs), CPU time, the exact KL(P || Q) of each result against the
+ * same P (scikit-learn's, which ours equals: test/lib/embed/tsne.test.ts), its SLS score, and ours
+ * against each peer (wall-time and exact-KL ratios); then the silhouette of the largest n's
+ * embedding, ours against scikit-learn's. The real features are extracted on first use and cached
+ * (bench/tsneFeatures.ts).
  *
  *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--shapes clustered,overlapping,outliers,curve]
  *                         [--runs 3] [--large-runs 1] [--large-from 10000] [--threads N]
@@ -29,7 +31,7 @@ import { runTsne } from '../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { minMaxScale, silhouetteScore, slsScore } from '../lib/score/silhouette.js';
-import { DIMENSION, generate, type ShapeName } from './tsneData.js';
+import { generate, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -148,6 +150,7 @@ async function timeOurs(
   features: Float32Array,
   labels: Int32Array,
   n: number,
+  d: number,
   affinities: SparseAffinities,
 ): Promise<Row & { embedding: Float64Array }> {
   const seconds: number[] = [];
@@ -156,7 +159,7 @@ async function timeOurs(
   for (let r = 0; r < runsAt(n); r++) {
     const start = performance.now();
     const startCpu = process.cpuUsage();
-    embedding = (await runTsne(features, n, DIMENSION, { seed: 0, threads })).embedding;
+    embedding = (await runTsne(features, n, d, { seed: 0, threads })).embedding;
     const cpu = process.cpuUsage(startCpu);
     seconds.push((performance.now() - start) / 1000);
     cpuSeconds.push((cpu.user + cpu.system) / 1e6);
@@ -188,12 +191,13 @@ function timePeer(
   path: string,
   labels: Int32Array,
   n: number,
+  d: number,
   affinities: SparseAffinities,
   oneThread = false,
 ): Row {
   // Passive waits: spinning OpenMP threads on a machine busy with other work slow down many fold.
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', ...(oneThread ? { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } : {}) };
-  const output = JSON.parse(runPython(python, PEER_SCRIPT, [engine, path, String(n), String(DIMENSION), String(runsAt(n))], env)) as {
+  const output = JSON.parse(runPython(python, PEER_SCRIPT, [engine, path, String(n), String(d), String(runsAt(n))], env)) as {
     threads: number;
     times: number[];
     cpu: number[];
@@ -222,22 +226,24 @@ function record(row: Row): void {
   console.error(`[bench] ${tableRow(row)}`);
 }
 const silhouetteLines: string[] = [];
+const dimensions = new Map<ShapeName, number>();
 try {
   for (const shape of args.shapes.split(',') as ShapeName[]) {
     for (const n of sizes) {
-      const { features, labels } = generate(shape, n, 1);
+      const { features, labels, d } = await generate(shape, n, 1);
+      dimensions.set(shape, d);
       const path = join(directory, `features-${n}.f32`);
       writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
       // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/embed/tsne.test.ts).
-      const affinities = jointProbabilities(await exactNeighbors(features, n, DIMENSION, Math.min(n - 1, 91)), n, 30);
-      const ours = await timeOurs(shape, features, labels, n, affinities);
+      const affinities = jointProbabilities(await exactNeighbors(features, n, d, Math.min(n - 1, 91)), n, 30);
+      const ours = await timeOurs(shape, features, labels, n, d, affinities);
       record(ours);
       if (!args['no-sklearn']) {
-        record(timePeer(shape, 'sklearn', args.python, path, labels, n, affinities));
+        record(timePeer(shape, 'sklearn', args.python, path, labels, n, d, affinities));
         if (n <= Number(args['sklearn-one-thread-upto']))
-          record(timePeer(shape, 'sklearn', args.python, path, labels, n, affinities, true));
+          record(timePeer(shape, 'sklearn', args.python, path, labels, n, d, affinities, true));
       }
-      if (!args['no-opentsne']) record(timePeer(shape, 'opentsne', args.python, path, labels, n, affinities));
+      if (!args['no-opentsne']) record(timePeer(shape, 'opentsne', args.python, path, labels, n, d, affinities));
       if (shape === 'clustered' && n === Math.max(...sizes)) silhouetteLines.push(...timeSilhouette(ours.embedding, labels, n));
     }
   }
@@ -275,7 +281,7 @@ function timeSilhouette(embedding: Float64Array, labels: Int32Array, n: number):
 }
 
 console.log(
-  `t-SNE, ${DIMENSION}-D, perplexity 30, 1000 iterations; ${availableParallelism()} cores; ` +
+  `t-SNE of ${[...dimensions].map(([shape, d]) => `${shape} ${d}-D`).join(', ')}; perplexity 30, 1000 iterations; ${availableParallelism()} cores; ` +
     `runs: ${args.runs} below n = ${args['large-from']}, ${args['large-runs']} from there; ` +
     `load average (1 min) ${loadBefore[0].toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
 );

@@ -1,14 +1,18 @@
 /**
- * The data shapes of bench/tsne.ts and bench/tsneProfile.ts (768-D float32, with labels), each a
- * kind of input t-SNE meets in the pipeline or that stresses one of its parts.
+ * The data shapes of bench/tsne.ts and bench/tsneProfile.ts (float32 rows with labels: 768-D
+ * synthetic ones, and real CLS features of 64 or 768), each a kind of input t-SNE meets in the
+ * pipeline or that stresses one of its parts.
  */
 import { SeededRandom } from '../lib/embed/tsne/random.js';
+import { type RealModel, realFeatures } from './tsneFeatures.js';
 
-export const DIMENSION = 768;
+const DIMENSION = 768;
 
 export interface Labelled {
   features: Float32Array;
   labels: Int32Array;
+  /** Values a row. */
+  d: number;
 }
 
 /** (a) Ten equal isotropic Gaussian classes, about as separated as a high ViT block's CLS features. */
@@ -21,7 +25,7 @@ function clustered(n: number, random: SeededRandom): Labelled {
     labels[i] = i % classes;
     for (let a = 0; a < DIMENSION; a++) features[i * DIMENSION + a] = centres[labels[i] * DIMENSION + a] + 0.1 * random.nextGaussian();
   }
-  return { features, labels };
+  return { features, labels, d: DIMENSION };
 }
 
 /**
@@ -47,7 +51,7 @@ function overlapping(n: number, random: SeededRandom): Labelled {
       features[i * DIMENSION + a] = centres[c * DIMENSION + a] + scales[c * DIMENSION + a] * random.nextGaussian();
     }
   }
-  return { features, labels };
+  return { features, labels, d: DIMENSION };
 }
 
 /**
@@ -66,7 +70,7 @@ function outliersAndDuplicates(n: number, random: SeededRandom): Labelled {
     const i = Math.floor(((o + 0.5) * originals) / 5);
     for (let a = 0; a < DIMENSION; a++) features[i * DIMENSION + a] += 50 * 0.1 * random.nextGaussian();
   }
-  return { features, labels };
+  return { features, labels, d: DIMENSION };
 }
 
 /** (e) A closed curve (a trefoil-like loop) mapped into 768-D by a random linear map, small noise; labels: 8 arcs. */
@@ -91,13 +95,33 @@ function curve(n: number, random: SeededRandom): Labelled {
       features[i * DIMENSION + a] = value;
     }
   }
-  return { features, labels };
+  return { features, labels, d: DIMENSION };
 }
 
-export const SHAPES = { clustered, overlapping, outliers: outliersAndDuplicates, curve } as const;
+/**
+ * (c) The CLS features of a block of a ViT on the first n digits images (bench/tsneFeatures.ts),
+ * the same at every seed.
+ */
+function cls(model: RealModel, block: number): (n: number) => Promise<Labelled> {
+  return async (n) => {
+    const { values, labels, dim } = await realFeatures(model, block, n);
+    return { features: values, labels, d: dim };
+  };
+}
+
+export const SHAPES = {
+  clustered,
+  overlapping,
+  outliers: outliersAndDuplicates,
+  curve,
+  'vit-low': cls('vit', 1),
+  'vit-high': cls('vit', 6),
+  'vit768-low': cls('vit768', 2),
+  'vit768-high': cls('vit768', 12),
+} as const;
 export type ShapeName = keyof typeof SHAPES;
 
 /** Rows of shape `shape` at n, the same for a given seed. */
-export function generate(shape: ShapeName, n: number, seed: number): Labelled {
+export async function generate(shape: ShapeName, n: number, seed: number): Promise<Labelled> {
   return SHAPES[shape](n, new SeededRandom(seed));
 }

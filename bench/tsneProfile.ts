@@ -18,7 +18,7 @@ import { nearestNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../lib/embed/tsne/optimizer.js';
 import { pcaInitialization } from '../lib/embed/tsne/pca.js';
 import { startTsneTeam } from '../lib/embed/tsne/tsneTeam.js';
-import { DIMENSION, generate, type ShapeName } from './tsneData.js';
+import { generate, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,14 +48,14 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const shape of args.shapes.split(',') as ShapeName[]) {
   for (const n of args.sizes.split(',').map(Number)) {
-    const { features } = generate(shape, n, 1);
+    const { features, d } = await generate(shape, n, 1);
     for (const requested of args.methods.split(',')) {
       const method = requested as 'auto' | 'exact' | 'barnes_hut' | 'fft';
       const team = threads > 1 ? startTsneTeam(threads) : undefined;
       const k = Math.min(n - 1, 91);
-      const knn = await timed(() => nearestNeighbors(features, n, DIMENSION, k, team, { seed: 0 }));
+      const knn = await timed(() => nearestNeighbors(features, n, d, k, team, { seed: 0 }));
       const p = await timed(() => jointProbabilities(knn.value, n, 30));
-      const pca = await timed(() => pcaInitialization(features, n, DIMENSION, 0, team));
+      const pca = await timed(() => pcaInitialization(features, n, d, 0, team));
       const embedding = pca.value;
       const gradient = gradientObjective(method, p.value, team);
       const lengths: number[] = [];
