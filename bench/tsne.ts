@@ -8,7 +8,8 @@
  * embedding, ours against scikit-learn's. The real features are extracted on first use and cached
  * (bench/tsneFeatures.ts).
  *
- *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--shapes clustered,overlapping,outliers,curve]
+ *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000]
+ *                         [--shapes clustered,overlapping,outliers,curve,vit-low,vit-high,vit768-low,vit768-high]
  *                         [--runs 3] [--large-runs 1] [--large-from 10000] [--threads N]
  *                         [--python .venv-fixtures/bin/python] [--no-opentsne] [--no-sklearn]
  *
@@ -36,7 +37,7 @@ import { generate, type ShapeName } from './tsneData.js';
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,5000,10000,20000' },
-    shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve' },
+    shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve,vit-low,vit-high,vit768-low,vit768-high' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string', default: '1' },
     'large-from': { type: 'string', default: '10000' },
