@@ -6,7 +6,7 @@
 
 model: a Hugging Face ViTForImageClassification with ViTConfig's defaults but for its input
 (width 768 and 12 blocks as ViT-B/16; 32 x 32 images in 8 x 8 patches, 17 tokens, so that 10,000+
-images extract in minutes on 2 CPU cores: 35 images/s measured), random weights (seed 0),
+images extract in minutes on 2 CPU cores: 35 to 56 images/s measured), random weights (seed 0),
 exported as bench/make_vit_b16.py exports ViT-B/16.
 digits: pixels FixedSizeList<f32>[3*SIDE*SIDE] and label, preprocessed as the fixture ViT's
 training data (test/fixtures/make_model_fixtures.py: scikit-learn's digits in its shuffled order,
