@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFeatures } from '../lib/io/arrowTensors.js';
 import { median } from './measure.js';
-import { DIMENSION, generate, type ShapeName } from './tsneData.js';
+import { generate, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,16 +63,16 @@ const lines: string[] = [];
 try {
   for (const shape of args.shapes.split(',') as ShapeName[]) {
     for (const n of args.sizes.split(',').map(Number)) {
-      const { features, labels } = generate(shape, n, 1);
+      const { features, labels, d } = await generate(shape, n, 1);
       const arrow = join(scratch, `${shape}-${n}.arrow`);
       const raw = join(scratch, `${shape}-${n}.f32`);
-      await writeFeatures(arrow, { rows: n, dim: DIMENSION, values: features, labels });
+      await writeFeatures(arrow, { rows: n, dim: d, values: features, labels });
       writeFileSync(raw, features);
       const seconds: Record<(typeof ENGINES)[number], number[]> = { 'sls embed': [], 'scikit-learn': [], openTSNE: [] };
       for (let run = 0; run < runs; run++) {
         seconds['sls embed'].push(timeProcess(process.execPath, [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow')]));
-        seconds['scikit-learn'].push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(DIMENSION)]));
-        seconds.openTSNE.push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(DIMENSION)]));
+        seconds['scikit-learn'].push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(d)]));
+        seconds.openTSNE.push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(d)]));
       }
       const ours = median(seconds['sls embed']);
       for (const engine of ENGINES) {
@@ -87,7 +87,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 console.log(
-  `Whole processes, spawn to exit, 768-D, perplexity 30, 1000 iterations; median of ${runs} runs; ` +
+  `Whole processes, spawn to exit, each shape at its own dimension, perplexity 30, 1000 iterations; median of ${runs} runs; ` +
     `load average (1 min) ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
 );
 console.log('| shape | n | engine | median wall s | runs (wall s) | sls embed / this |');
