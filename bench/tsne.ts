@@ -8,8 +8,7 @@
  * embedding, ours against scikit-learn's. The real features are extracted on first use and cached
  * (bench/tsneFeatures.ts).
  *
- *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000]
- *                         [--shapes clustered,overlapping,outliers,curve,vit-low,vit-high,vit768-low,vit768-high]
+ *   npx tsx bench/tsne.ts [--sizes 1000,5000,10000,20000] [--shapes clustered,overlapping,outliers,curve]
  *                         [--runs 3] [--large-runs 1] [--large-from 10000] [--threads N]
  *                         [--python .venv-fixtures/bin/python] [--no-opentsne] [--no-sklearn]
  *
@@ -37,7 +36,7 @@ import { generate, type ShapeName } from './tsneData.js';
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,5000,10000,20000' },
-    shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve,vit-low,vit-high,vit768-low,vit768-high' },
+    shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve' },
     runs: { type: 'string', default: '3' },
     'large-runs': { type: 'string', default: '1' },
     'large-from': { type: 'string', default: '10000' },
