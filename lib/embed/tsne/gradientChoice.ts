@@ -19,10 +19,11 @@ import type { TsneRequest } from './tsneTeam.js';
 /**
  * Seconds per unit of work of one gradient, one thread, fitted to the times of single gradients
  * on this engine's own embeddings (clustered and curve data, n = 5000 to 20,000, snapshots at
- * iterations 250 to 1000; FFT lengths 320 to 1600): Barnes-Hut 0.20 to 0.25 us per n log2 n, the
- * FFT interpolation 9 to 12 ns per L^2 log2 L of its L x L transforms plus about 0.5 us a point.
+ * iterations 250 to 1000; FFT lengths 320 to 1600): Barnes-Hut 0.09 to 0.19 us per n log2 n
+ * (median 0.14, with the linearised tree walk of quadTree.ts), the FFT interpolation 9 to 12 ns
+ * per L^2 log2 L of its L x L transforms plus about 0.5 us a point.
  */
-export const COSTS = { barnesHutPerPoint: 0.21e-6, fftPerCell: 10e-9, fftPerPoint: 0.5e-6 };
+export const COSTS = { barnesHutPerPoint: 0.14e-6, fftPerCell: 10e-9, fftPerPoint: 0.5e-6 };
 
 export type ApproximateGradient = 'barnes_hut' | 'fft';
 

@@ -11,6 +11,12 @@
  *
  * The tree lives in a node pool of typed arrays that is reused from one gradient to the next (it
  * grows, rarely, when a layout needs more cells), so iterations do not allocate.
+ *
+ * A traversal does not walk the pool with a stack: after each build the non-empty cells are laid
+ * out once in the order a depth-first walk visits them, each with the position just past its
+ * subtree, so a traversal is one forward pass that either steps into a cell or jumps over it
+ * (no stack, no empty quadrants, memory read in order). The walk visits cells in the order the
+ * stack did (children last quadrant first), so every sum is added in the same order as before.
  */
 
 /**
@@ -99,8 +105,17 @@ export class QuadTree {
   private firstChild = new Int32Array(0);
   /** Cell geometry, needed only while building: [centre x, centre y, half width x, half width y]. */
   private geometry = new Float64Array(0);
-  /** Cells still to visit during a traversal. */
+  /** Cells still to lay out while linearising. */
   private stack = new Int32Array(0);
+  /** Number of non-empty cells in the walk. */
+  private walkLength = 0;
+  /**
+   * The non-empty cells in depth-first visiting order, one cache line each: [centre of mass x,
+   * centre of mass y, larger squared side width (-1 for a leaf: never opened), number of points].
+   */
+  private walk = new Float64Array(0);
+  /** Per position in `walk`: the position just past that cell's subtree. */
+  private skip = new Int32Array(0);
 
   constructor(points: number) {
     this.grow(Math.max(16, 4 * points));
@@ -123,6 +138,40 @@ export class QuadTree {
       const i = order[k];
       this.insert(embedding[2 * i], embedding[2 * i + 1]);
     }
+    this.linearise();
+  }
+
+  /** Lays the non-empty cells out in `walk` and `skip` (see the module comment). */
+  private linearise(): void {
+    const { stack, summary, firstChild, walk, skip } = this;
+    let length = 0;
+    let top = 0;
+    // A cell's subtree ends where the next cell still on the stack starts: the stack is filled
+    // with negative markers (-1 - position to patch) after each cell's children.
+    stack[top++] = 0;
+    while (top > 0) {
+      const entry = stack[--top];
+      if (entry < 0) {
+        skip[-1 - entry] = length;
+        continue;
+      }
+      const base = SUMMARY_STRIDE * entry;
+      const position = length++;
+      const out = SUMMARY_STRIDE * position;
+      walk[out] = summary[base];
+      walk[out + 1] = summary[base + 1];
+      walk[out + 3] = summary[base + 3];
+      const child = firstChild[entry];
+      if (child < 0) {
+        walk[out + 2] = -1;
+        skip[position] = position + 1;
+        continue;
+      }
+      walk[out + 2] = summary[base + 2];
+      stack[top++] = -1 - position;
+      for (let c = child; c < child + 4; c++) if (summary[SUMMARY_STRIDE * c + 3] > 0) stack[top++] = c;
+    }
+    this.walkLength = length;
   }
 
   /**
@@ -131,30 +180,27 @@ export class QuadTree {
    * and returns sum_j w_ij, both with far cells summarised by their centres of mass.
    */
   repulsion(x: number, y: number, squaredAngle: number, out: Float64Array, offset: number): number {
-    const { stack, summary, firstChild } = this;
+    const { walk, skip, walkLength } = this;
     let forceX = 0;
     let forceY = 0;
     let z = 0;
-    let top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-      const cell = stack[--top];
-      const base = SUMMARY_STRIDE * cell;
-      const size = summary[base + 3];
-      const dx = x - summary[base];
-      const dy = y - summary[base + 1];
+    let position = 0;
+    while (position < walkLength) {
+      const base = SUMMARY_STRIDE * position;
+      const dx = x - walk[base];
+      const dy = y - walk[base + 1];
       const squaredDistance = dx * dx + dy * dy;
-      const child = firstChild[cell];
-      if (child >= 0 && summary[base + 2] >= squaredAngle * squaredDistance) {
-        // Empty quadrants are never pushed.
-        for (let c = child; c < child + 4; c++) if (summary[SUMMARY_STRIDE * c + 3] > 0) stack[top++] = c;
+      if (walk[base + 2] >= squaredAngle * squaredDistance) {
+        position++; // open the cell: its first child comes next
         continue;
       }
+      const size = walk[base + 3];
       const w = 1 / (1 + squaredDistance);
       z += size * w;
       const weight = size * w * w;
       forceX += weight * dx;
       forceY += weight * dy;
+      position = skip[position];
     }
     out[offset] = forceX;
     out[offset + 1] = forceY;
@@ -238,8 +284,10 @@ export class QuadTree {
     this.summary = summary;
     this.geometry = geometry;
     this.firstChild = firstChild;
-    // A traversal holds at most 3 pending siblings per level plus one: the pool size bounds it.
-    this.stack = new Int32Array(capacity + 4);
+    // Linearising holds at most 3 pending siblings and one marker per level: twice the pool bounds it.
+    this.stack = new Int32Array(2 * capacity + 4);
+    this.walk = new Float64Array(SUMMARY_STRIDE * capacity);
+    this.skip = new Int32Array(capacity);
     this.capacity = capacity;
   }
 }

@@ -13,7 +13,7 @@ import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
 import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { startTsneTeam } from '../../../lib/embed/tsne/tsneTeam.js';
 
-const n = 6000;
+const n = 10_000;
 const random = new SeededRandom(11);
 const features = Float32Array.from({ length: 2 * n }, () => random.nextGaussian());
 /** The embedding at spread `scale`: about 8 * scale wide. */
