@@ -1,19 +1,22 @@
-/** The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. */
+/**
+ * The `sls` command line: offline steps (extract, embed, score, decide) and Temporal runs. Each
+ * command loads what it needs when it runs (onnxruntime, the Temporal SDK and Arrow take most of a
+ * second to load), so that `sls embed` or `sls decide` start in a fraction of that.
+ */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
-import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
 import { InputError } from '../lib/errors.js';
-import { type ExecutionProvider, extractFeatures } from '../lib/extract/extract.js';
+import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
-import { runWorkers, type WorkerRole } from '../workers/run.js';
-import { type FailureCause, innermostCause } from '../workflows/failureCause.js';
+import type { WorkerRole } from '../workers/run.js';
+import type { FailureCause } from '../workflows/failureCause.js';
 import { formatCheckpointReport } from './checkpointReport.js';
 import { exitCodeFor, formatFailureCause, formatResultTable } from './format.js';
-import { type PipelineInput, runPipeline } from './pipeline.js';
+import type { PipelineInput } from './pipeline.js';
 import { registerSweepCommands } from './sweep.js';
 
 function integer(value: string): number {
@@ -95,6 +98,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
     modelOptions: modelOptionsOf(options),
   };
   const started = performance.now();
+  const { runPipeline } = await import('./pipeline.js');
   const run = await runPipeline(config, pipeline);
   const seconds = (performance.now() - started) / 1000;
   const { result } = run;
@@ -143,6 +147,7 @@ program
   .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs)
   .action(async (options) => {
     await mkdir(options.out, { recursive: true });
+    const { extractFeatures } = await import('../lib/extract/extract.js');
     const summary = await extractFeatures(options.model, options.data, options.out, {
       executionProvider: options.ep,
       ...modelOptionsOf(options),
@@ -157,6 +162,7 @@ program
   .requiredOption('--out <file>', 'embedding Arrow file (x, y, label)')
   .option('--seed <s>', 'random seed', integer, 0)
   .action(async (features: string, options) => {
+    const { embedFeatureFile } = await import('../lib/embed/layerEmbedding.js');
     const { rows, klDivergence } = await embedFeatureFile(features, options.out, { seed: options.seed });
     process.stdout.write(`${JSON.stringify({ out: options.out, rows, kl: klDivergence })}\n`);
   });
@@ -166,6 +172,7 @@ program
   .description('the SLS score of an embedding: silhouette after min-max scaling, labels as clusters')
   .argument('<embedding>', 'an embedding Arrow file')
   .action(async (embedding: string) => {
+    const { scoreEmbeddingFile } = await import('../lib/embed/layerEmbedding.js');
     process.stdout.write(`${JSON.stringify({ sc: await scoreEmbeddingFile(embedding) })}\n`);
   });
 
@@ -231,7 +238,7 @@ program
   .command('worker')
   .description('poll the task queues: gpu (extract), cpu (workflows, t-SNE, score, emit) or all')
   .argument('[role]', 'gpu | cpu | all', 'all')
-  .action((role: WorkerRole) => runWorkers(role));
+  .action(async (role: WorkerRole) => (await import('../workers/run.js')).runWorkers(role));
 
 registerSweepCommands(program);
 
@@ -240,7 +247,10 @@ try {
   // A sweep or status that shows failed runs sets its own exit code.
   process.exit(process.exitCode ?? 0);
 } catch (error) {
-  const cause: FailureCause = error instanceof InputError ? { message: error.message, badInput: true } : innermostCause(error);
+  const cause: FailureCause =
+    error instanceof InputError
+      ? { message: error.message, badInput: true }
+      : (await import('../workflows/failureCause.js')).innermostCause(error);
   process.stderr.write(`sls: ${formatFailureCause(cause)}\n`);
   process.exit(exitCodeFor([cause]));
 }
