@@ -10,6 +10,7 @@ import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
 import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
+import { packagePath } from '../lib/packageRoot.js';
 import { writeFileAtomic } from '../lib/store/atomicWrite.js';
 import { temporalConfig } from '../workers/config.js';
 import type { WorkerRole } from '../workers/run.js';
@@ -219,15 +220,15 @@ runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.
   .option('--eval-data <path>', 'held-out split: the manifest reports its accuracy for the full, pruned and refit models')
   .action(runAndReport);
 
-const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+const FIXTURES = packagePath('test', 'fixtures');
 runCommand('demo', 'the pipeline on the bundled fixture ViT and digits data')
   .option('--out <dir>', 'output directory', 'runs/demo')
   .action(async (options) => {
     await runAndReport({
       ...options,
-      model: new URL('vit/model.onnx', FIXTURES).pathname,
-      data: new URL('digits/train.arrow', FIXTURES).pathname,
-      evalData: new URL('digits/test.arrow', FIXTURES).pathname,
+      model: join(FIXTURES, 'vit', 'model.onnx'),
+      data: join(FIXTURES, 'digits', 'train.arrow'),
+      evalData: join(FIXTURES, 'digits', 'test.arrow'),
       name: options.name ?? 'digits',
       fullCurve: options.fullCurve ?? true,
     });

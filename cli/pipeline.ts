@@ -4,17 +4,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { datasetDigest } from '../lib/io/datasets.js';
 import { modelDigest } from '../lib/onnx/model.js';
+import { packagePath } from '../lib/packageRoot.js';
 import { artifactKey } from '../lib/store/artifacts.js';
 import type { TemporalConfig } from '../workers/config.js';
 import { connect as connectWorker, createCpuWorker, createGpuWorker, installLogging } from '../workers/create.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../workflows/pruneDataset.js';
 import { DATASET } from '../workflows/searchAttributes.js';
 
-const TEMPORAL_SCRIPT = fileURLToPath(new URL('../infra/temporal.sh', import.meta.url));
+const TEMPORAL_SCRIPT = packagePath('infra', 'temporal.sh');
 
 function isLoopback(address: string): boolean {
   return /^(127\.|localhost|\[::1\])/.test(address);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the project needs, idempotently: npm packages and the Temporal CLI.
+# Installs what the project needs, idempotently: npm packages, the WASM kernels, the compiled
+# JavaScript and the Temporal CLI.
 # Quick (well under a second) when everything is already in place.
 #
 #   bash infra/setup.sh            # or: npm run setup
@@ -118,10 +119,21 @@ else
   sls_log "wasm kernels: built ${wasm_kernels[*]/%/.wasm} in dist/wasm"
 fi
 
-# --- 4. Temporal CLI ------------------------------------------------------------------------------
+# --- 4. compiled JavaScript (dist/js: processes and threads start without tsx) -----------------
+# Rebuilt when any source changed since the last build (infra/compiled.mjs); bin/sls.mjs runs the
+# sources through tsx until then, so a stale build is never run.
+compiled_log="$SLS_STATE_DIR/setup-compiled.log"
+if ! node infra/compiled.mjs </dev/null >"$compiled_log" 2>&1; then
+  sls_err "compiling the TypeScript sources to dist/js failed (see $compiled_log)"
+  tail -n 20 "$compiled_log" >&2
+  exit 1
+fi
+sls_log "$(tail -n 1 "$compiled_log")"
+
+# --- 5. Temporal CLI ------------------------------------------------------------------------------
 sls_ensure_temporal
 
-# --- 5. chromium (the report's browser test drives Debian's chromium with playwright-core) --------
+# --- 6. chromium (the report's browser test drives Debian's chromium with playwright-core) --------
 # Only the tests need it (`npm test` passes --with-browser); `npm start` does not install it.
 if [[ " $* " != *" --with-browser "* ]]; then
   :

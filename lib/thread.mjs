@@ -1,7 +1,10 @@
-// Entry of every worker thread (t-SNE, the head refit): lets them load the TypeScript modules (as
-// bin/sls.mjs does for the CLI), then runs the module named in workerData.entry.
+// Entry of every worker thread (t-SNE, the head refit): runs the module named in workerData.entry,
+// through tsx (as bin/sls.mjs does for the CLI) when it is a TypeScript source, directly when it
+// is compiled JavaScript (dist/js).
 import { workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
 
-register();
+if (workerData.entry.endsWith('.ts')) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
 await import(workerData.entry);

@@ -3,6 +3,7 @@
  * `npm run build:wasm`, which infra/setup.sh runs): each module compiled once per thread.
  */
 import { readFileSync } from 'node:fs';
+import { packagePath } from './packageRoot.js';
 
 const compiled = new Map<string, WebAssembly.Module>();
 
@@ -10,12 +11,12 @@ const compiled = new Map<string, WebAssembly.Module>();
 export function wasmModule(name: string): WebAssembly.Module {
   let module = compiled.get(name);
   if (!module) {
-    const url = new URL(`../dist/wasm/${name}.wasm`, import.meta.url);
+    const path = packagePath('dist', 'wasm', `${name}.wasm`);
     let bytes: Buffer;
     try {
-      bytes = readFileSync(url);
+      bytes = readFileSync(path);
     } catch {
-      throw new Error(`${url.pathname} is missing: build it with 'npm run build:wasm' (infra/setup.sh does)`);
+      throw new Error(`${path} is missing: build it with 'npm run build:wasm' (infra/setup.sh does)`);
     }
     module = new WebAssembly.Module(new Uint8Array(bytes));
     compiled.set(name, module);

@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { EmbedInput } from '../activities/embed.js';
 import { embedLayer, emitPrunedCheckpoint, extractLayerFeatures, scoreEmbedding } from '../activities/index.js';
+import { packagePath } from '../lib/packageRoot.js';
 import type { TemporalConfig } from './config.js';
 
-const WORKFLOWS = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+const WORKFLOWS = packagePath('workflows', 'index.ts');
 
 /**
  * Where a worker gets its workflow code: a bundle made beforehand (SLS_WORKFLOW_BUNDLE, the path

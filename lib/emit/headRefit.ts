@@ -8,7 +8,7 @@
  */
 
 import type { LinearClassifier } from '../onnx/head.js';
-import { startThread } from '../threads.js';
+import { siblingModule, startThread } from '../threads.js';
 import { type LbfgsOptions, minimizeLbfgs } from './lbfgs.js';
 
 export interface LogisticOptions {
@@ -130,7 +130,7 @@ export function fitLogisticRegressionOffThread(
 ): Promise<LogisticFit> {
   const { onIteration, ...rest } = options;
   const job: HeadRefitJob = { x, labels, dim, options: rest };
-  const worker = startThread(new URL('./headRefitThread.ts', import.meta.url), job as unknown as Record<string, unknown>);
+  const worker = startThread(siblingModule(import.meta.url, 'headRefitThread'), job as unknown as Record<string, unknown>);
   return new Promise<LogisticFit>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {

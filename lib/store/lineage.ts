@@ -15,10 +15,11 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
+import { packagePath } from '../packageRoot.js';
 import { contentDigest } from './artifacts.js';
 import { placeIfAbsent, temporarySibling } from './atomicWrite.js';
 
-const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+const PACKAGE = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { name: string; version: string };
 export const CODE_VERSION = `${PACKAGE.name}@${PACKAGE.version}`;
 
 /** What made an artifact: the caller's part of the record. */

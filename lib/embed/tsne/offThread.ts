@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../errors.js';
-import { startThread } from '../../threads.js';
+import { siblingModule, startThread } from '../../threads.js';
 import type { TsneOptions, TsneResult } from './index.js';
 import type { TsneState } from './state.js';
 
@@ -44,7 +44,7 @@ export function runTsneOffThread(features: Float32Array, n: number, d: number, o
     options: { ...rest, threads: rest.threads ?? availableParallelism() },
     checkpoints: onCheckpoint !== undefined,
   };
-  const worker = startThread(new URL('./tsneThread.ts', import.meta.url), job as unknown as Record<string, unknown>);
+  const worker = startThread(siblingModule(import.meta.url, 'tsneThread'), job as unknown as Record<string, unknown>);
   let checkpointsHandled: Promise<void> = Promise.resolve();
   return new Promise<TsneResult>((resolve, reject) => {
     let settled = false;

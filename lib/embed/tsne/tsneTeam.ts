@@ -3,6 +3,8 @@
  * search, the PCA's products, each gradient's lockstep rounds), and how a helper serves each.
  * The helpers run teamThread.ts, which hands every request to serveTsneRequest.
  */
+
+import { siblingModule } from '../../threads.js';
 import { type CellsRequest, searchClaimedCells } from './approximateNeighbors.js';
 import { type BarnesHutRequest, BarnesHutShare } from './barnesHut.js';
 import { type ExactRequest, ExactShare } from './exact.js';
@@ -17,7 +19,7 @@ export type TsneRequest = CandidatesRequest | CellsRequest | RowProductsRequest 
 
 /** A team of `threads` members (the caller and threads - 1 helpers) for one t-SNE run. */
 export function startTsneTeam(threads: number): ThreadTeam<TsneRequest> {
-  return ThreadTeam.start<TsneRequest>(threads, new URL('./teamThread.ts', import.meta.url));
+  return ThreadTeam.start<TsneRequest>(threads, siblingModule(import.meta.url, 'teamThread'));
 }
 
 /** A helper's handling of one request. */
