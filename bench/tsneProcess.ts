@@ -6,7 +6,7 @@
  * interleaved. bench/tsne.ts times the engines inside their processes.
  *
  *   npx tsx bench/tsneProcess.ts [--sizes 1000,5000] [--shapes clustered,overlapping,outliers,curve] [--runs 3]
- *                                [--python .venv-fixtures/bin/python]
+ *                                [--engines 'sls embed,scikit-learn,openTSNE'] [--python .venv-fixtures/bin/python]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '1000,5000' },
     shapes: { type: 'string', default: 'clustered,overlapping,outliers,curve' },
     runs: { type: 'string', default: '3' },
+    engines: { type: 'string', default: 'sls embed,scikit-learn,openTSNE' },
     python: {
       type: 'string',
       default: process.env.SLS_FIXTURE_PYTHON ?? join(import.meta.dirname, '..', '.venv-fixtures', 'bin', 'python'),
@@ -45,6 +46,11 @@ else:
 `;
 const SLS = join(import.meta.dirname, '..', 'bin', 'sls.mjs');
 const ENGINES = ['sls embed', 'scikit-learn', 'openTSNE'] as const;
+type Engine = (typeof ENGINES)[number];
+const engines = args.engines.split(',') as Engine[];
+for (const engine of engines)
+  if (!ENGINES.includes(engine)) throw new Error(`--engines: unknown engine "${engine}" (known: ${ENGINES.join(', ')})`);
+if (!engines.includes('sls embed')) throw new Error("--engines must include 'sls embed', which the others are compared with");
 
 /** Wall seconds from spawn to exit of `command`; fails loudly if it fails. */
 function timeProcess(command: string, argv: string[]): number {
@@ -68,19 +74,20 @@ try {
       const raw = join(scratch, `${shape}-${n}.f32`);
       await writeFeatures(arrow, { rows: n, dim: d, values: features, labels });
       writeFileSync(raw, features);
-      const seconds: Record<(typeof ENGINES)[number], number[]> = { 'sls embed': [], 'scikit-learn': [], openTSNE: [] };
-      for (let run = 0; run < runs; run++) {
-        seconds['sls embed'].push(timeProcess(process.execPath, [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow')]));
-        seconds['scikit-learn'].push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(d)]));
-        seconds.openTSNE.push(timeProcess(args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(d)]));
-      }
+      const command: Record<Engine, [string, string[]]> = {
+        'sls embed': [process.execPath, [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow')]],
+        'scikit-learn': [args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(d)]],
+        openTSNE: [args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(d)]],
+      };
+      const seconds = Object.fromEntries(engines.map((engine) => [engine, [] as number[]])) as Record<Engine, number[]>;
+      for (let run = 0; run < runs; run++) for (const engine of engines) seconds[engine].push(timeProcess(...command[engine]));
       const ours = median(seconds['sls embed']);
-      for (const engine of ENGINES) {
+      for (const engine of engines) {
         const runsText = seconds[engine].map((s) => s.toFixed(2)).join(', ');
         const ratio = engine === 'sls embed' ? '' : (ours / median(seconds[engine])).toFixed(2);
         lines.push(`| ${shape} | ${n} | ${engine} | ${median(seconds[engine]).toFixed(2)} | ${runsText} | ${ratio} |`);
       }
-      console.error(`[bench] ${lines.slice(-3).join('\n[bench] ')}`);
+      console.error(`[bench] ${lines.slice(-engines.length).join('\n[bench] ')}`);
     }
   }
 } finally {
