@@ -21,7 +21,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** A package with bin/sls.mjs and a CLI that prints the URL it runs from (a .ts or a .js). */
 function tinyPackage(): string {
   const root = join(scratch, `package-${Math.random().toString(36).slice(2)}`);
-  for (const folder of ['bin', 'infra', 'cli', 'lib', 'activities', 'workers', 'workflows']) mkdirSync(join(root, folder), { recursive: true });
+  for (const folder of ['bin', 'infra', 'cli', 'lib', 'activities', 'workers', 'workflows'])
+    mkdirSync(join(root, folder), { recursive: true });
   cpSync(join(ROOT, 'bin', 'sls.mjs'), join(root, 'bin', 'sls.mjs'));
   cpSync(join(ROOT, 'infra', 'compiled.mjs'), join(root, 'infra', 'compiled.mjs'));
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
@@ -64,7 +65,10 @@ describe("this package's compiled CLI", () => {
     const rows = 120;
     const dim = 16;
     // Two groups of rows on a lattice: data the test can write down without a generator.
-    const values = Float32Array.from({ length: rows * dim }, (_, i) => ((Math.floor(i / dim) % 2) * 3 + ((i * 7) % 11) / 11) * (1 + (i % dim) / dim));
+    const values = Float32Array.from(
+      { length: rows * dim },
+      (_, i) => ((Math.floor(i / dim) % 2) * 3 + ((i * 7) % 11) / 11) * (1 + (i % dim) / dim),
+    );
     const labels = Int32Array.from({ length: rows }, (_, i) => i % 2);
     const features = join(scratch, 'layer.arrow');
     await writeFeatures(features, { rows, dim, values, labels });

@@ -11,7 +11,7 @@
 import type { SparseAffinities } from './affinity.js';
 import { AttractionKernel, type SharedAttraction, sharedAttraction } from './attraction.js';
 import { chunkStart, lockstepObjective, type TeamObjective } from './gradient.js';
-import { MAX_ANGLE, QuadTree, spatialOrder } from './quadTree.js';
+import { MAX_ANGLE, QuadTree, SpatialOrder } from './quadTree.js';
 import { claimUnit, finishUnit, lockstepControl, sharedFloat64, startLockstep, type ThreadTeam } from './team.js';
 
 /** scikit-learn's default angle (theta). */
@@ -44,7 +44,7 @@ export interface BarnesHutRequest {
 export class BarnesHutShare {
   private readonly tree: QuadTree;
   private readonly order: Int32Array;
-  private readonly orderKeys: Float64Array;
+  private readonly spatialOrder: SpatialOrder;
   private readonly squaredAngle: number;
   readonly attraction: AttractionKernel;
 
@@ -56,7 +56,7 @@ export class BarnesHutShare {
     const { n } = affinities;
     this.tree = new QuadTree(n);
     this.order = new Int32Array(n);
-    this.orderKeys = new Float64Array(n);
+    this.spatialOrder = new SpatialOrder(n);
     this.squaredAngle = angle * angle;
     this.attraction = new AttractionKernel(shared.attraction);
   }
@@ -68,7 +68,7 @@ export class BarnesHutShare {
     const { order, tree } = this;
     // Visiting points in space-filling-curve order makes consecutive traversals walk nearly the
     // same cells: about twice as fast as index order at n = 5000.
-    spatialOrder(embedding, n, this.orderKeys, order);
+    this.spatialOrder.fill(embedding, n, order);
     tree.build(embedding, n, order);
     for (let chunk = claimUnit(control, round, GRADIENT_CHUNKS); chunk >= 0; chunk = claimUnit(control, round, GRADIENT_CHUNKS)) {
       let z = 0;

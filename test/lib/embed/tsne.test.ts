@@ -9,7 +9,7 @@ import { exactKlDivergence } from '../../../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
 import { gradientDescent, newWorkspace } from '../../../lib/embed/tsne/optimizer.js';
 import { pcaInitialization } from '../../../lib/embed/tsne/pca.js';
-import { QuadTree, spatialOrder } from '../../../lib/embed/tsne/quadTree.js';
+import { QuadTree, SpatialOrder } from '../../../lib/embed/tsne/quadTree.js';
 import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { FeatureKernel, ROW_PRODUCTS_BLOCK, SymmetricProducts, workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { InputError } from '../../../lib/errors.js';
@@ -414,8 +414,25 @@ describe('Barnes-Hut', () => {
 
   it('orders points along the Z curve', () => {
     const order = new Int32Array(4);
-    spatialOrder(Float64Array.from([1, 1, 0, 0, 1, 0, 0, 1]), 4, new Float64Array(4), order);
+    new SpatialOrder(4).fill(Float64Array.from([1, 1, 0, 0, 1, 0, 0, 1]), 4, order);
     expect(Array.from(order)).toEqual([1, 3, 2, 0]); // (0,0), (0,1), (1,0), (1,1)
+  });
+
+  it('orders by each digit of the Z code, ties by index', () => {
+    // On a 2^16 grid over the box, x at cell 0, 257 (digits 1 and 1 in the first byte of each
+    // axis) or 65535, y at 0 or 65535: codes written out by hand, and two coincident points.
+    const scale = 65535;
+    const points = [
+      [scale, scale], // code 0xffffffff
+      [257, 0], // x bits 0 and 8 -> code bits 1 and 17: 0x00020002
+      [0, scale], // y in the even bits: 0x55555555
+      [257, 0], // a tie with point 1: after it
+      [0, 0], // 0
+      [scale, 0], // x in the odd bits: 0xaaaaaaaa
+    ];
+    const order = new Int32Array(points.length);
+    new SpatialOrder(points.length).fill(Float64Array.from(points.flat()), points.length, order);
+    expect(Array.from(order)).toEqual([4, 1, 3, 2, 5, 0]);
   });
 
   it('approximates the exact gradient, and equals it as the angle goes to 0', () => {
