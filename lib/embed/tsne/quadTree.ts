@@ -60,7 +60,8 @@ const DIGITS = 1 << DIGIT_BITS;
 /**
  * The point indices sorted along a Z-order (Morton) curve over the bounding box, ties in index
  * order: a stable least-significant-digit radix sort of the 32-bit codes (four passes over the
- * points, no comparisons), about 7 times faster than sorting the codes as numbers at n = 5000.
+ * points, no comparisons): 0.24 ms a gradient at n = 5000 against 0.35 ms for a native sort of
+ * keys packing code and index.
  * Scratch lives in the instance, so that no iteration allocates.
  */
 export class SpatialOrder {
