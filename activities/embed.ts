@@ -3,6 +3,7 @@ import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbeddin
 import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
+import { type HostSettings, onHost } from './host.js';
 
 export interface EmbedInput {
   featuresFile: string;
@@ -33,7 +34,7 @@ export async function embedStep(input: EmbedInput): Promise<StepDefinition> {
 }
 
 /** How the worker runs the embed step (not part of the workflow's call). */
-export interface EmbedSettings {
+export interface EmbedSettings extends HostSettings {
   /** Threads of each t-SNE (see tsneThreadsPerRun); default the machine's available parallelism. */
   threads?: number;
 }
@@ -45,15 +46,17 @@ export async function embedLayer(input: EmbedInput, settings: EmbedSettings = {}
     const { path: embeddingFile, reused } = await runStep({
       ...(await embedStep(input)),
       build: async ({ temporary, artifact }) => {
-        await embedFeatureFile(input.featuresFile, temporary, {
-          seed: input.seed,
-          perplexity: input.perplexity,
-          threads: settings.threads,
-          onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
-          // A retried attempt resumes from the last state saved here.
-          stateFile: `${artifact.path}.tsne-state`,
-          signal: context.cancellationSignal,
-        });
+        await onHost(settings, () =>
+          embedFeatureFile(input.featuresFile, temporary, {
+            seed: input.seed,
+            perplexity: input.perplexity,
+            threads: settings.threads,
+            onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
+            // A retried attempt resumes from the last state saved here.
+            stateFile: `${artifact.path}.tsne-state`,
+            signal: context.cancellationSignal,
+          }),
+        );
       },
       onDamaged: (path, reason) => context.log.warn(`rebuilding ${path}: ${reason}`),
     });

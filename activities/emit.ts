@@ -15,6 +15,7 @@ import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { runStep, type StepDefinition, type StepInput } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
+import { type HostSettings, hostWait, onHost } from './host.js';
 
 export interface EmitInput extends ModelOptions {
   model: string;
@@ -78,7 +79,7 @@ export async function emitStep(input: EmitInput): Promise<StepDefinition> {
 }
 
 /** Emit step: the refit checkpoint in the shared store, and its manifest. */
-export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult> {
+export async function emitPrunedCheckpoint(input: EmitInput, settings: HostSettings = {}): Promise<EmitResult> {
   return failFastOnBadInput(async () => {
     const context = Context.current();
     const {
@@ -88,13 +89,20 @@ export async function emitPrunedCheckpoint(input: EmitInput): Promise<EmitResult
     } = await runStep({
       ...(await emitStep(input)),
       build: async ({ temporary, companions: [manifestTemporary], references, artifact }) => {
-        const { tensorFiles } = await emitCheckpoint(
-          input.model,
-          input.data,
-          { model: temporary, manifest: manifestTemporary, name: basename(artifact.path) },
-          input.decisions,
-          input.scores,
-          { ...input, onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }) },
+        // The refit and accuracy passes are busy work; the speed rounds have the host to themselves.
+        const { tensorFiles } = await onHost(settings, (turn) =>
+          emitCheckpoint(
+            input.model,
+            input.data,
+            { model: temporary, manifest: manifestTemporary, name: basename(artifact.path) },
+            input.decisions,
+            input.scores,
+            {
+              ...input,
+              measureAlone: (measure) => turn.alone(measure, hostWait(context)),
+              onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }),
+            },
+          ),
         );
         for (const file of tensorFiles) references.add(file);
       },

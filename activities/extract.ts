@@ -7,6 +7,7 @@ import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
+import { type HostSettings, onHost } from './host.js';
 
 export interface ExtractInput extends ModelOptions {
   model: string;
@@ -47,16 +48,18 @@ export async function extractStep(input: ExtractInput): Promise<StepDefinition> 
 }
 
 /** Extract step: one forward pass, every block's CLS features, one Arrow file per layer. */
-export async function extractLayerFeatures(input: ExtractInput): Promise<ExtractResult> {
+export async function extractLayerFeatures(input: ExtractInput, settings: HostSettings = {}): Promise<ExtractResult> {
   return failFastOnBadInput(async () => {
     const context = Context.current();
     const { path: featuresDir, reused } = await runStep({
       ...(await extractStep(input)),
       build: async ({ temporary }) => {
-        await extractFeatures(input.model, input.data, temporary, {
-          ...input,
-          onBatch: (rowsDone, rowsTotal) => context.heartbeat({ step: 'extract', rowsDone, rowsTotal }),
-        });
+        await onHost(settings, () =>
+          extractFeatures(input.model, input.data, temporary, {
+            ...input,
+            onBatch: (rowsDone, rowsTotal) => context.heartbeat({ step: 'extract', rowsDone, rowsTotal }),
+          }),
+        );
       },
       onDamaged: (path, reason) => context.log.warn(`rebuilding ${path}: ${reason}`),
     });

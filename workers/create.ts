@@ -1,11 +1,21 @@
 import { availableParallelism } from 'node:os';
 import { DefaultLogger, type LogLevel, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { EmbedInput } from '../activities/embed.js';
+import type { EmitInput } from '../activities/emit.js';
+import type { ExtractInput } from '../activities/extract.js';
 import { embedLayer, emitPrunedCheckpoint, extractLayerFeatures, scoreEmbedding } from '../activities/index.js';
 import { packagePath } from '../lib/packageRoot.js';
+import { QuietHost } from '../lib/quietHost.js';
 import type { TemporalConfig } from './config.js';
 
 const WORKFLOWS = packagePath('workflows', 'index.ts');
+
+/**
+ * The host every worker of this process shares: extracts, t-SNEs and emits are busy work on it,
+ * and emit's speed rounds wait until none runs (and hold new ones back meanwhile), so that they
+ * time the models, not a t-SNE of another dataset beside them.
+ */
+const HOST = new QuietHost();
 
 /**
  * Where a worker gets its workflow code: a bundle made beforehand (SLS_WORKFLOW_BUNDLE, the path
@@ -32,7 +42,7 @@ export function createGpuWorker(connection: NativeConnection, config: TemporalCo
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueues.gpu,
-    activities: { extractLayerFeatures },
+    activities: { extractLayerFeatures: (input: ExtractInput) => extractLayerFeatures(input, { host: HOST }) },
     maxConcurrentActivityTaskExecutions: 1,
   });
 }
@@ -61,7 +71,11 @@ export function createCpuWorker(connection: NativeConnection, config: TemporalCo
     namespace: config.namespace,
     taskQueue: config.taskQueues.cpu,
     ...workflowSource(),
-    activities: { embedLayer: (input: EmbedInput) => embedLayer(input, { threads }), scoreEmbedding, emitPrunedCheckpoint },
+    activities: {
+      embedLayer: (input: EmbedInput) => embedLayer(input, { threads, host: HOST }),
+      scoreEmbedding,
+      emitPrunedCheckpoint: (input: EmitInput) => emitPrunedCheckpoint(input, { host: HOST }),
+    },
     maxConcurrentActivityTaskExecutions: concurrentActivities,
   });
 }

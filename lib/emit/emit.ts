@@ -49,6 +49,11 @@ export interface EmitOptions extends ModelOptions {
   trainFeatures?: string;
   headC?: number;
   speed?: SpeedOptions;
+  /**
+   * Runs the speed comparison with the host to itself (the worker's QuietHost: no t-SNE, forward
+   * pass or other emit beside it); as it comes without one.
+   */
+  measureAlone?: <T>(measure: () => Promise<T>) => Promise<T>;
   onProgress?: (step: string, rowsDone: number, rowsTotal: number) => void;
 }
 
@@ -341,10 +346,13 @@ export async function emitCheckpoint(
     }
     const timed = held ?? train;
     const images = await readImages(timed, 0, Math.min(SPEED_BATCH, timed.dataset.rows));
-    const speed = await compareSpeed(fullSession, refitSession, timed.input, images, {
-      ...options.speed,
-      onRound: (roundsDone, roundsTotal) => options.onProgress?.('speed', roundsDone, roundsTotal),
-    });
+    const measureAlone = options.measureAlone ?? ((measure) => measure());
+    const speed = await measureAlone(() =>
+      compareSpeed(fullSession, refitSession, timed.input, images, {
+        ...options.speed,
+        onRound: (roundsDone, roundsTotal) => options.onProgress?.('speed', roundsDone, roundsTotal),
+      }),
+    );
 
     const manifest: CheckpointManifest = {
       sourceModel: modelPath,

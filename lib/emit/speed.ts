@@ -4,8 +4,8 @@
  * times both models back to back and gives one ratio; the speed-up is the median of the rounds'
  * ratios, reported with their spread so that a reader sees how sure it is. The timed rounds stop at
  * a count or, after a minimum, once a budget of seconds is spent: on a large model the rounds would
- * otherwise cost more than the run they report on. The caller must run it alone on the host (the
- * workflow emits one checkpoint at a time, after every t-SNE).
+ * otherwise cost more than the run they report on. The caller must run it alone on the host
+ * (emit's `measureAlone`: the worker's QuietHost, lib/quietHost.ts).
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
 import type { ImageInput } from '../onnx/model.js';

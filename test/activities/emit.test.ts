@@ -5,6 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { type EmitInput, type EmitResult, emitPrunedCheckpoint } from '../../activities/emit.js';
 import { decideCut } from '../../lib/decide/cutRule.js';
+import { QuietHost } from '../../lib/quietHost.js';
 import { MODEL, TEST_SPLIT, TRAIN, temporaryDir } from '../helpers/fixtures.js';
 
 interface Progress {
@@ -62,5 +63,47 @@ describe('emitPrunedCheckpoint', () => {
         .digest('hex'),
     ).toBe(victim);
     expect((await emit(input)).reused).toBe(true);
+  }, 300_000);
+
+  it('times the models only once no other work runs on the worker, and holds new work back meanwhile', async () => {
+    const scores = [0.05, 0.1, 0.3, 0.4, 0.45, 0.5];
+    const input = { model: MODEL, data: TRAIN, artifactRoot: temporaryDir(), decisions: [decideCut(scores, 0.6)!], scores };
+    const host = new QuietHost();
+    // A t-SNE of another dataset, running on the same worker until the test ends it.
+    let endTsne!: () => void;
+    const tsne = host.busy(() => new Promise<void>((resolve) => (endTsne = resolve)));
+    const steps: string[] = [];
+    // What else ran on the host at each speed round.
+    const besideSpeed: string[] = [];
+    const environment = new MockActivityEnvironment();
+    environment.on('heartbeat', (details: Progress) => {
+      steps.push(details.step);
+      if (details.step === 'speed') besideSpeed.push(JSON.stringify(host.state));
+    });
+    const emitting = environment.run(emitPrunedCheckpoint, input, { host }) as Promise<EmitResult>;
+    const until = async (condition: () => boolean) => {
+      for (let waited = 0; !condition(); waited += 20) {
+        if (waited > 120_000) throw new Error(`timed out waiting; host ${JSON.stringify(host.state)}, steps ${steps.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // The refit ran beside the t-SNE; the speed rounds wait for it to end.
+    await until(() => host.state.waiting === 1);
+    expect(steps).toContain('head refit');
+    expect(steps).not.toContain('speed');
+    // Work asked for after the measurement (a t-SNE of a third dataset) waits for it.
+    let speedRoundsBeforeLater = -1;
+    const later = host.busy(async () => {
+      speedRoundsBeforeLater = besideSpeed.length;
+    });
+    endTsne();
+    await tsne;
+    const result = await emitting;
+    await later;
+    expect(result.speed.latencySpeedup).toBeGreaterThan(0);
+    expect(besideSpeed.length).toBeGreaterThanOrEqual(8); // 3 warm-up rounds and at least 5 timed
+    expect(new Set(besideSpeed)).toEqual(new Set([JSON.stringify({ busy: 0, alone: true, waiting: 1 })]));
+    expect(speedRoundsBeforeLater).toBe(besideSpeed.length);
+    expect(host.state).toEqual({ busy: 0, alone: false, waiting: 0 });
   }, 300_000);
 });

@@ -22,7 +22,7 @@ import {
   searchClaimedCandidates,
   tilePairCount,
 } from './knnKernel.js';
-import { CANDIDATE_SLACK, type Neighbors, offer, sortHeap, squaredDistance } from './neighborHeap.js';
+import { type Neighbors, offer, sortHeap, squaredDistance } from './neighborHeap.js';
 import type { ThreadTeam } from './team.js';
 
 /** A helper's share of the exact search: the tile pairs it claims (see searchClaimedCandidates). */
@@ -39,6 +39,16 @@ export interface CandidatesRequest {
 const F32_UNIT_ROUNDOFF = 2 ** -24;
 
 /**
+ * Candidates the exact search keeps per point beyond k. Its check needs the nearest rejected pair
+ * to be farther than the k-th exact distance by the f32 error bound, which grows with the norms:
+ * on points along a curve, where distances grow slowly with rank, CANDIDATE_SLACK's 8 left that
+ * gap too small (a line of 5,000 points in 768-D: 1,018 points scanned in full, 8.2 s instead of
+ * 1.8; the bench's curve at 20,000: 1,575 points, 46 s instead of 10 for the kNN), while 32 costs
+ * nothing measurable on any bench shape (the same neighbours, the same time within noise).
+ */
+export const EXACT_CANDIDATE_SLACK = 32;
+
+/**
  * The k nearest neighbours of each of the n rows of `features` (n x d, row-major), nearest
  * first, ties in distance to the smaller index. The kernel work is split over `team`'s threads.
  */
@@ -49,7 +59,7 @@ export async function exactNeighbors(
   k: number,
   team?: ThreadTeam<CandidatesRequest>,
 ): Promise<Neighbors> {
-  const capacity = Math.min(n - 1, k + CANDIDATE_SLACK);
+  const capacity = Math.min(n - 1, k + EXACT_CANDIDATE_SLACK);
   // Distances do not change under translation, but the kernel's f32 error grows with the norms:
   // centred rows (features often share a large offset) keep it small.
   const centred = centredRows(features, n, d);

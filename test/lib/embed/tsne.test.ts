@@ -135,6 +135,28 @@ describe('exactNeighbors', () => {
       for (let r = 0; r < k; r++) expect(sqDistances[i * k + r]).toBeCloseTo(all[r].distance, 6);
     }
   });
+
+  it('proves the lists of points along a line complete without scanning them in full', async () => {
+    // 5,000 points at 0, 1, 2, ... on one axis of 768-D: distances grow slowly with rank, against
+    // an f32 error bound that grows with the norms (keeping 8 candidates beyond k, 1,018 points
+    // were scanned in full). Point i's neighbours: i -+ 1 (squared distance 1), i -+ 2 (4), ...
+    const n = 5000;
+    const d = 768;
+    const k = 91;
+    const features = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) features[i * d] = i;
+    const { indices, sqDistances, rescanned } = await exactNeighbors(features, n, d, k);
+    expect(rescanned).toBe(0);
+    const expected = (i: number) =>
+      Array.from({ length: n }, (_, j) => j)
+        .filter((j) => j !== i)
+        .sort((a, b) => Math.abs(a - i) - Math.abs(b - i) || a - b)
+        .slice(0, k);
+    for (const i of [0, 1, 45, 2500, 4999]) {
+      expect(Array.from(indices.subarray(i * k, (i + 1) * k))).toEqual(expected(i));
+      expect(Array.from(sqDistances.subarray(i * k, (i + 1) * k))).toEqual(expected(i).map((j) => (j - i) ** 2));
+    }
+  });
 });
 
 describe('affinities', () => {
