@@ -15,7 +15,7 @@ import type { ModelOptions } from '../lib/onnx/inference.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { runStep, type StepDefinition, type StepInput } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
-import { type HostSettings, hostWait, onHost } from './host.js';
+import { type HostSettings, onHost } from './host.js';
 
 export interface EmitInput extends ModelOptions {
   model: string;
@@ -99,7 +99,8 @@ export async function emitPrunedCheckpoint(input: EmitInput, settings: HostSetti
             input.scores,
             {
               ...input,
-              measureAlone: (measure) => turn.alone(measure, hostWait(context)),
+              // Waits as the busy hold does: heartbeating, and ending on cancellation.
+              measureAlone: turn.alone,
               onProgress: (step, rowsDone, rowsTotal) => context.heartbeat({ step, rowsDone, rowsTotal }),
             },
           ),

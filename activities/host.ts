@@ -9,7 +9,7 @@ export interface HostSettings {
 }
 
 /** Waits that end on cancellation and heartbeat meanwhile, so that a long wait is not a lost worker. */
-export function hostWait(context: Context): WaitOptions {
+function hostWait(context: Context): WaitOptions {
   return { signal: context.cancellationSignal, onWaiting: () => context.heartbeat({ step: 'waiting for the host' }) };
 }
 

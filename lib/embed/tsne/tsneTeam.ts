@@ -3,7 +3,6 @@
  * search, the PCA's products, each gradient's lockstep rounds), and how a helper serves each.
  * The helpers run teamThread.ts, which hands every request to serveTsneRequest.
  */
-
 import { siblingModule } from '../../threads.js';
 import { type CellsRequest, searchClaimedCells } from './approximateNeighbors.js';
 import { type BarnesHutRequest, BarnesHutShare } from './barnesHut.js';
