@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
+import type { TsneGradient } from '../lib/embed/tsne/gradients.js';
 import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
@@ -11,6 +12,8 @@ export interface EmbedInput {
   seed: number;
   artifactRoot: string;
   perplexity?: number;
+  /** The t-SNE's gradient (lib/embed/tsne/gradients.ts); 'auto' when absent. */
+  tsneGradient?: TsneGradient;
 }
 
 export interface EmbedResult {
@@ -19,14 +22,15 @@ export interface EmbedResult {
   reused: boolean;
 }
 
-/** What determines a layer's embedding: its features' content, the seed and the perplexity. */
+/** What determines a layer's embedding: its features' content, the seed, the perplexity and the gradient. */
 export async function embedStep(input: EmbedInput): Promise<StepDefinition> {
   return {
     root: input.artifactRoot,
     kind: 'embeddings',
     step: 'embed',
     inputs: { features: { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) } },
-    parameters: { perplexity: input.perplexity },
+    // 'auto' is left out of the key, so embeddings made before the choice existed are reused.
+    parameters: { perplexity: input.perplexity, tsneGradient: input.tsneGradient === 'auto' ? undefined : input.tsneGradient },
     notes: { layer: input.layer },
     seed: input.seed,
     layout: '.arrow',
@@ -50,6 +54,7 @@ export async function embedLayer(input: EmbedInput, settings: EmbedSettings = {}
           embedFeatureFile(input.featuresFile, temporary, {
             seed: input.seed,
             perplexity: input.perplexity,
+            method: input.tsneGradient,
             threads: settings.threads,
             onProgress: (iteration) => context.heartbeat({ layer: input.layer, iteration }),
             // A retried attempt resumes from the last state saved here.

@@ -3,10 +3,11 @@
  * start, tsx, reading the Arrow file, the helper threads, writing the embedding) against a Python
  * process that imports scikit-learn, reads the same rows and runs `TSNE(random_state=0)`, and one
  * that runs openTSNE's FFT t-SNE, each timed from spawn to exit, the runs of the engines
- * interleaved. bench/tsne.ts times the engines inside their processes.
+ * interleaved ('sls embed barnes_hut': our Barnes-Hut gradient at every n, as scikit-learn's).
+ * bench/tsne.ts times the engines inside their processes.
  *
  *   npx tsx bench/tsneProcess.ts [--sizes 1000,5000] [--shapes clustered,overlapping,outliers,curve] [--runs 3]
- *                                [--engines 'sls embed,scikit-learn,openTSNE'] [--python .venv-fixtures/bin/python]
+ *                                [--engines 'sls embed,sls embed barnes_hut,scikit-learn,openTSNE'] [--python .venv-fixtures/bin/python]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +46,7 @@ else:
          negative_gradient_method="fft", initialization="pca", n_jobs=os.cpu_count(), random_state=0).fit(X)
 `;
 const SLS = join(import.meta.dirname, '..', 'bin', 'sls.mjs');
-const ENGINES = ['sls embed', 'scikit-learn', 'openTSNE'] as const;
+const ENGINES = ['sls embed', 'sls embed barnes_hut', 'scikit-learn', 'openTSNE'] as const;
 type Engine = (typeof ENGINES)[number];
 const engines = args.engines.split(',') as Engine[];
 for (const engine of engines)
@@ -76,6 +77,10 @@ try {
       writeFileSync(raw, features);
       const command: Record<Engine, [string, string[]]> = {
         'sls embed': [process.execPath, [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow')]],
+        'sls embed barnes_hut': [
+          process.execPath,
+          [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow'), '--tsne-gradient', 'barnes_hut'],
+        ],
         'scikit-learn': [args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(d)]],
         openTSNE: [args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(d)]],
       };

@@ -7,6 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decideCuts, validateAlpha } from '../lib/decide/cutRule.js';
+import { TSNE_GRADIENTS, type TsneGradient } from '../lib/embed/tsne/gradients.js';
 import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
@@ -47,6 +48,10 @@ function blockOutputs(value: string): string[] {
 }
 
 const epOption = () => new Option('--ep <provider>', 'onnxruntime execution provider').choices(['cpu', 'cuda']).default('cpu');
+const gradientOption = () =>
+  new Option('--tsne-gradient <method>', "t-SNE gradient; barnes_hut: scikit-learn's at every n, as the paper's scores")
+    .choices(TSNE_GRADIENTS)
+    .default('auto');
 
 async function readScores(path: string): Promise<number[]> {
   let scores: unknown;
@@ -67,6 +72,7 @@ interface RunOptions {
   alpha: number[];
   seed: number;
   repeats?: number;
+  tsneGradient: TsneGradient;
   out: string;
   fullCurve?: boolean;
   batch?: number;
@@ -94,6 +100,8 @@ async function runAndReport(options: RunOptions): Promise<void> {
     seed: options.seed,
     // One repeat is the input of today's runs (and their workflow ID): leave it out.
     repeats: options.repeats === 1 ? undefined : options.repeats,
+    // Likewise 'auto'.
+    tsneGradient: options.tsneGradient === 'auto' ? undefined : options.tsneGradient,
     fullCurve: options.fullCurve,
     executionProvider: options.ep,
     modelOptions: modelOptionsOf(options),
@@ -162,9 +170,10 @@ program
   .argument('<features>', 'a layer-NN.arrow file')
   .requiredOption('--out <file>', 'embedding Arrow file (x, y, label)')
   .option('--seed <s>', 'random seed', integer, 0)
+  .addOption(gradientOption())
   .action(async (features: string, options) => {
     const { embedFeatureFile } = await import('../lib/embed/layerEmbedding.js');
-    const { rows, klDivergence } = await embedFeatureFile(features, options.out, { seed: options.seed });
+    const { rows, klDivergence } = await embedFeatureFile(features, options.out, { seed: options.seed, method: options.tsneGradient });
     process.stdout.write(`${JSON.stringify({ out: options.out, rows, kl: klDivergence })}\n`);
   });
 
@@ -205,6 +214,7 @@ const runCommand = (name: string, description: string) =>
       positiveInteger,
       1,
     )
+    .addOption(gradientOption())
     .option('--full-curve', 'score every layer, not only down to the cut')
     .option('--batch <n>', 'extraction batch size', integer)
     .addOption(epOption())

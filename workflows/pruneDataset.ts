@@ -25,6 +25,7 @@ import {
 } from '../lib/decide/repeats.js';
 import { checkedScore } from '../lib/decide/scoreCheck.js';
 import { nextWave } from '../lib/decide/waves.js';
+import { type TsneGradient, validateTsneGradient } from '../lib/embed/tsne/gradients.js';
 import { InputError } from '../lib/errors.js';
 import type { ExecutionProvider } from '../lib/extract/extract.js';
 import type { ModelOptions } from '../lib/onnx/inference.js';
@@ -51,6 +52,8 @@ export interface PruneDatasetInput {
    * the others seeds derived from it; the cut is the mean curve's.
    */
   repeats?: number;
+  /** The t-SNE's gradient ('auto' by default; 'barnes_hut' for scikit-learn's at every n). */
+  tsneGradient?: TsneGradient;
   /** Shared by every worker: features, embeddings and checkpoints live under it. */
   artifactRoot: string;
   /** Score every layer (for reports), not only down to the cut. */
@@ -152,6 +155,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
   failRunOnBadInput('start', () => {
     input.alphas.forEach(validateAlpha);
     validateRepeats(repeats);
+    if (input.tsneGradient !== undefined) validateTsneGradient(input.tsneGradient);
   });
   const queues = input.taskQueues;
   const activitiesFor = (taskQueue: string, retry: (typeof RETRY)[keyof typeof RETRY], startToCloseTimeout: Duration) =>
@@ -205,6 +209,7 @@ export async function PruneDatasetWorkflow(input: PruneDatasetInput): Promise<Pr
           layer,
           seed: seeds[repeat],
           artifactRoot: input.artifactRoot,
+          tsneGradient: input.tsneGradient,
         });
         embeddings.push(repeats > 1 ? { ...embedded, repeat } : embedded);
         const score = await scoreEmbedding(embedded.embeddingFile);

@@ -63,6 +63,7 @@ function childInput(input: SweepInput, child: SweepChildPlan): PruneDatasetInput
     fullCurve: true,
     waveSize: plan.waveSize,
     repeats: plan.repeats,
+    tsneGradient: plan.tsneGradient,
     modelOptions: child.modelOptions,
     taskQueues: input.taskQueues,
     heartbeatTimeout: input.heartbeatTimeout,

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { TSNE_GRADIENTS, type TsneGradient } from '../embed/tsne/gradients.js';
 import { InputError } from '../errors.js';
 import { datasetDigest } from '../io/datasets.js';
 import type { ModelOptions } from '../onnx/inference.js';
@@ -37,6 +38,8 @@ const sweepSchema = z.strictObject({
   seeds: z.array(z.number().int('must be an integer').min(0, 'must be >= 0')).min(1, 'must list at least one seed').default([0]),
   /** t-SNE seeds per layer in every run: the cut is the mean curve's, and each run says whether its repeats agree. */
   repeats: z.number().int('must be an integer').min(1, 'must be at least 1').default(1),
+  /** The t-SNE's gradient: 'barnes_hut' is scikit-learn's at every n (lib/embed/tsne/gradients.ts). */
+  tsneGradient: z.enum(TSNE_GRADIENTS, { error: `must be one of ${TSNE_GRADIENTS.join(', ')}` }).default('auto'),
   /** Output root: the report and the sweep's result go under it. */
   output: path,
   /** Report directory, relative to the output root. */
@@ -74,6 +77,8 @@ export interface SweepPlan {
   waveSize?: number;
   /** t-SNE seeds per layer; absent for one. */
   repeats?: number;
+  /** Absent for 'auto'. */
+  tsneGradient?: TsneGradient;
   children: SweepChildPlan[];
 }
 
@@ -155,11 +160,14 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     })),
   );
   // Content, not paths, identify a run; the output root and the concurrency do not change results.
-  // One repeat is left out of the key (undefined), so sweeps written before repeats keep their ID.
+  // One repeat and the 'auto' gradient are left out of the key (undefined), so sweeps written
+  // before those options keep their ID.
   const repeats = sweep.repeats > 1 ? sweep.repeats : undefined;
+  const tsneGradient = sweep.tsneGradient === 'auto' ? undefined : sweep.tsneGradient;
   const key = artifactKey({
     name: sweep.name,
     repeats,
+    tsneGradient,
     alphas: sweep.alphas,
     batchSize: sweep.batchSize,
     waveSize: sweep.waveSize,
@@ -176,6 +184,7 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
     reportDir,
     waveSize: sweep.waveSize,
     repeats,
+    tsneGradient,
     children: runs.map(({ mean, std, ...run }) => ({
       childId: `${sweepId}.${run.datasetName}.${run.modelName}.s${run.seed}`,
       ...run,

@@ -38,6 +38,12 @@ describe('artifact keys', () => {
     expect(await where(embedStep({ featuresFile: FEATURES, layer: 1, seed: 0, perplexity: 10, artifactRoot: ROOT }))).toBe(
       'embeddings/8069f1f1e253c62231a49100.arrow',
     );
+    // The default gradient keeps those keys; another one is another embedding.
+    const layerThree = { featuresFile: FEATURES, layer: 3, seed: 3, perplexity: 5, artifactRoot: ROOT };
+    expect(await where(embedStep({ ...layerThree, tsneGradient: 'auto' }))).toBe('embeddings/f472321a1ae997b2a52e4361.arrow');
+    const barnesHut = await where(embedStep({ ...layerThree, tsneGradient: 'barnes_hut' }));
+    const exact = await where(embedStep({ ...layerThree, tsneGradient: 'exact' }));
+    expect(new Set(['embeddings/f472321a1ae997b2a52e4361.arrow', barnesHut, exact]).size).toBe(3);
   });
 
   it('emit: checkpoints/<key>.onnx and its manifest <key>.json, keyed on the kept depth (version 4)', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideCuts } from '../../lib/decide/cutRule.js';
+import { runTsne } from '../../lib/embed/tsne/index.js';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
 import { sls } from '../helpers/cli.js';
 import {
@@ -64,6 +65,21 @@ describe('sls extract / embed / score / decide', () => {
     expect(labels).toEqual(features.labels);
     expect(x).toHaveLength(1000);
     expect(y).toHaveLength(1000);
+  });
+
+  it('embed --tsne-gradient picks the gradient, and names the choices for an unknown one', async () => {
+    const layer = join(out, 'layer-06.arrow');
+    const embedding = join(out, 'embedding-bh.arrow');
+    const result = await sls(['embed', layer, '--out', embedding, '--seed', '3', '--tsne-gradient', 'barnes_hut']);
+    expect(result.code).toBe(0);
+    const features = await readFeatures(layer);
+    const expected = await runTsne(features.values, features.rows, features.dim, { seed: 3, method: 'barnes_hut' });
+    expect(JSON.parse(result.stdout).kl).toBe(expected.klDivergence);
+    const { x } = await readEmbedding(embedding);
+    expect(x).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row]));
+    const unknown = await sls(['embed', layer, '--out', embedding, '--tsne-gradient', 'bh']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/argument 'bh' is invalid\. Allowed choices are auto, exact, barnes_hut, fft/);
   });
 
   it("score prints one JSON line with scikit-learn's silhouette of the min-max scaled embedding", async () => {

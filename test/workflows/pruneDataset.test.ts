@@ -9,9 +9,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { InferenceSession } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTsne } from '../../lib/embed/tsne/index.js';
 import { storeUsage } from '../../lib/emit/checkpointStore.js';
 import type { CheckpointManifest } from '../../lib/emit/emit.js';
-import { readFeatures } from '../../lib/io/arrowTensors.js';
+import { readEmbedding, readFeatures } from '../../lib/io/arrowTensors.js';
 import type { TemporalConfig } from '../../workers/config.js';
 import { innermostCause } from '../../workflows/failureCause.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
@@ -192,6 +193,22 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
     expect(early.scores.map((score) => score !== null)).toEqual([false, false, false, true, true, true]);
     expect(early.scores.slice(3)).toEqual(first.scores.slice(3));
   });
+
+  it("embeds with the gradient it is given, under that gradient's own key", async () => {
+    // 1,000 rows: 'auto' takes the exact gradient; Barnes-Hut's embedding is another one.
+    const { result } = await execute(input({ alphas: [0.9], waveSize: 1, tsneGradient: 'barnes_hut' }));
+    const top = result.embeddings.find((embedding) => embedding.layer === 6);
+    const autoTop = first.embeddings.find((embedding) => embedding.layer === 6);
+    if (!top || !autoTop) throw new Error('both runs embed the top layer');
+    expect(top.reused).toBe(false);
+    expect(top.embeddingFile).not.toBe(autoTop.embeddingFile);
+    const features = await readFeatures(join(result.features.featuresDir, 'layer-06.arrow'));
+    const expected = await runTsne(features.values, features.rows, features.dim, { seed: 0, method: 'barnes_hut' });
+    const embedded = await readEmbedding(top.embeddingFile);
+    expect(embedded.x).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row]));
+    expect(embedded.y).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row + 1]));
+    expect(embedded.x).not.toEqual((await readEmbedding(autoTop.embeddingFile)).x);
+  });
 });
 
 describe('PruneDatasetWorkflow on bad input', () => {
@@ -215,6 +232,16 @@ describe('PruneDatasetWorkflow on bad input', () => {
 
   it('fails at once on a model without blocks', async () => {
     await expectNonRetryable(input({ model: NO_BLOCKS_MODEL }), /mlp\.onnx: no transformer blocks found/);
+  });
+
+  it('fails at once on an unknown t-SNE gradient, before any work', async () => {
+    const error = await execute(input({ tsneGradient: 'bh' as 'barnes_hut' })).catch((failure) => failure);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(error.cause).toMatchObject({
+      type: 'InputError',
+      nonRetryable: true,
+      message: 'the t-SNE gradient must be one of auto, exact, barnes_hut, fft, got "bh"',
+    });
   });
 
   it('fails at once on a dataset with one class', async () => {

@@ -329,6 +329,17 @@ describe('SweepWorkflow on bad input', () => {
     }
   });
 
+  it("hands the sweep's t-SNE gradient to every run", async () => {
+    const dir = temporaryDir();
+    const file = join(dir, 'gradient.yaml');
+    writeFileSync(file, `name: gradient\nmodels: {vit: ${MODEL}}\ndatasets:\n  - {name: digits, data: ${TRAIN}}\noutput: out\n`);
+    // A gradient the file's schema would refuse: the run, not the plan, must be the one to fail.
+    const plan = { ...(await loadSweep(file)), tsneGradient: 'bh' as 'barnes_hut' };
+    const result = await (await launchSweep(env.client, sweepInput(plan, config))).handle.result();
+    expect(result).toMatchObject({ total: 1, done: 0, failed: 1 });
+    expect(result.children[0].error).toMatch(/the t-SNE gradient must be one of auto, exact, barnes_hut, fft, got "bh"/);
+  });
+
   it('fails a run with an alpha outside (0, 1] at once', async () => {
     const args: PruneDatasetInput = {
       model: MODEL,

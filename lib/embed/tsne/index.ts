@@ -10,6 +10,7 @@ import { barnesHutObjective } from './barnesHut.js';
 import { exactObjective } from './exact.js';
 import type { TeamObjective } from './gradient.js';
 import { cheaperObjective } from './gradientChoice.js';
+import { type TsneGradient, validateTsneGradient } from './gradients.js';
 import { interpolationObjective } from './interpolation.js';
 import { exactKlDivergence } from './kl.js';
 import { nearestNeighbors } from './neighbors.js';
@@ -35,13 +36,8 @@ export interface TsneOptions {
   onProgress?: (iteration: number) => void;
   /** Name of the input, for error messages. */
   source?: string;
-  /**
-   * Gradient: 'exact' (O(n^2)), 'barnes_hut' (O(n log n), angle 0.5), 'fft' (FFT-accelerated
-   * interpolation, O(n) plus a grid that grows with the embedding's extent), or 'auto' (default):
-   * exact below BARNES_HUT_FROM samples, else at each gradient the cheaper of the two
-   * approximations for n and the embedding's extent (gradientChoice.ts).
-   */
-  method?: 'auto' | 'exact' | 'barnes_hut' | 'fft';
+  /** The gradient (gradients.ts); default 'auto'. */
+  method?: TsneGradient;
   /**
    * Threads that share the kNN search, the PCA's products and every gradient (the caller's and
    * helpers'); default 1 (runTsneOffThread: the available parallelism). The result is
@@ -80,9 +76,9 @@ const FINAL_MOMENTUM = 0.8;
 /** scikit-learn's n_iter_without_progress default, for the stage after exaggeration. */
 const ITERATIONS_WITHOUT_PROGRESS = 300;
 
-/** The gradient of `method` ('auto': see TsneOptions.method) for `affinities`, split over `team`. */
+/** The gradient of `method` (gradients.ts) for `affinities`, split over `team`. */
 export function gradientObjective(
-  method: NonNullable<TsneOptions['method']>,
+  method: TsneGradient,
   affinities: SparseAffinities,
   team: ThreadTeam<TsneRequest> | undefined,
 ): TeamObjective {
@@ -99,7 +95,8 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
   const earlyExaggeration = options.earlyExaggeration ?? 12;
   const maxIter = options.maxIter ?? 1000;
   const seed = options.seed ?? 0;
-  validate(features, n, d, perplexity, earlyExaggeration, maxIter, source);
+  const method = options.method ?? 'auto';
+  validate(features, n, d, perplexity, earlyExaggeration, maxIter, method, source);
 
   const checkpointEvery = options.checkpointEvery ?? 100;
   if (!(Number.isInteger(checkpointEvery / 50) && checkpointEvery > 0)) {
@@ -115,7 +112,7 @@ export async function runTsne(features: Float32Array, n: number, d: number, opti
     const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
     const affinities = jointProbabilities(await nearestNeighbors(features, n, d, k, team, { seed }), n, perplexity);
     const embedding = resume ? Float64Array.from(resume.embedding) : await pcaInitialization(features, n, d, seed, team);
-    gradient = gradientObjective(options.method ?? 'auto', affinities, team);
+    gradient = gradientObjective(method, affinities, team);
     const learningRate = Math.max(n / earlyExaggeration / 4, 50);
     const workspace = newWorkspace(n);
     if (resume) {
@@ -197,6 +194,7 @@ function validate(
   perplexity: number,
   earlyExaggeration: number,
   maxIter: number,
+  method: TsneGradient,
   source: string,
 ): void {
   if (!Number.isInteger(d) || d < 1) throw new InputError(source, `feature dimension must be a positive integer, got ${d}`);
@@ -208,6 +206,11 @@ function validate(
     throw new InputError(source, `perplexity (${perplexity}) must be positive and less than the number of samples (${n})`);
   }
   if (!(earlyExaggeration >= 1)) throw new InputError(source, `early exaggeration must be at least 1, got ${earlyExaggeration}`);
+  try {
+    validateTsneGradient(method);
+  } catch (error) {
+    throw new InputError(source, (error as Error).message);
+  }
   if (!Number.isInteger(maxIter) || maxIter < EXPLORATION_ITERATIONS) {
     throw new InputError(source, `maxIter must be an integer of at least ${EXPLORATION_ITERATIONS}, got ${maxIter}`);
   }

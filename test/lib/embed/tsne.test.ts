@@ -4,6 +4,7 @@ import { conditionalProbabilities, jointProbabilities, type SparseAffinities } f
 import { barnesHutObjective } from '../../../lib/embed/tsne/barnesHut.js';
 import { exactObjective } from '../../../lib/embed/tsne/exact.js';
 import { cheaperGradient } from '../../../lib/embed/tsne/gradientChoice.js';
+import { validateTsneGradient } from '../../../lib/embed/tsne/gradients.js';
 import { BARNES_HUT_FROM, runTsne } from '../../../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../../../lib/embed/tsne/kl.js';
 import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
@@ -554,6 +555,16 @@ describe('gradientDescent', () => {
   });
 });
 
+describe('validateTsneGradient', () => {
+  it('accepts the four gradients and names them for anything else', () => {
+    for (const gradient of ['auto', 'exact', 'barnes_hut', 'fft']) expect(() => validateTsneGradient(gradient)).not.toThrow();
+    expect(() => validateTsneGradient('FFT')).toThrow(
+      new RangeError('the t-SNE gradient must be one of auto, exact, barnes_hut, fft, got "FFT"'),
+    );
+    expect(() => validateTsneGradient(undefined)).toThrow(/got undefined/);
+  });
+});
+
 describe('runTsne', () => {
   for (const method of ['exact', 'barnes_hut', 'fft'] as const) {
     it(`reaches scikit-learn's quality on clustered data, ${method} gradient`, async () => {
@@ -649,6 +660,11 @@ describe('runTsne', () => {
     await expect(runTsne(new Float32Array(0), 10, 0, { source: 's' })).rejects.toThrow(/dimension/);
     await expect(runTsne(new Float32Array(2), 1, 2, { perplexity: 0.5 })).rejects.toThrow(/at least 2 samples/);
     await expect(runTsne(features, 10, 2, { perplexity: 3, maxIter: 100 })).rejects.toThrow(/maxIter/);
+    const unknownGradient = runTsne(features, 10, 2, { perplexity: 3, method: 'bh' as 'barnes_hut', source: 'layer-02.arrow' });
+    await expect(unknownGradient).rejects.toThrow(InputError);
+    await expect(unknownGradient).rejects.toThrow(
+      'layer-02.arrow: the t-SNE gradient must be one of auto, exact, barnes_hut, fft, got "bh"',
+    );
     const withNaN = new Float32Array(20);
     withNaN[13] = Number.NaN;
     await expect(runTsne(withNaN, 10, 2, { perplexity: 3, source: 'x' })).rejects.toThrow(/feature 1 of sample 6 is NaN/);

@@ -32,6 +32,7 @@ describe('parseSweepFile', () => {
       alphas: [0.3],
       seeds: [0],
       repeats: 1,
+      tsneGradient: 'auto',
       output: 'out',
       report: 'report',
       concurrency: 4,
@@ -103,6 +104,19 @@ describe('planSweep', () => {
     expect(three.repeats).toBe(3);
     expect(() => parseSweepFile(`${VALID}repeats: 0\n`, FILE)).toThrow(/night\.yaml: repeats: must be at least 1/);
     expect(() => parseSweepFile(`${VALID}repeats: 2.5\n`, FILE)).toThrow(/night\.yaml: repeats: must be an integer/);
+  });
+
+  it('keeps the ID of a sweep for "tsneGradient: auto", and changes it for another gradient', async () => {
+    const original = await planSweep(parseSweepFile(VALID, FILE), FILE);
+    const auto = await planSweep(parseSweepFile(`${VALID}tsneGradient: auto\n`, FILE), FILE);
+    const barnesHut = await planSweep(parseSweepFile(`${VALID}tsneGradient: barnes_hut\n`, FILE), FILE);
+    expect(auto.sweepId).toBe(original.sweepId);
+    expect(auto.tsneGradient).toBeUndefined();
+    expect(barnesHut.sweepId).not.toBe(original.sweepId);
+    expect(barnesHut.tsneGradient).toBe('barnes_hut');
+    expect(() => parseSweepFile(`${VALID}tsneGradient: bh\n`, FILE)).toThrow(
+      /night\.yaml: tsneGradient: must be one of auto, exact, barnes_hut, fft/,
+    );
   });
 
   it('covers the images a VTAB-1k file list names: editing one changes the sweep ID', async () => {
