@@ -2,9 +2,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractStep } from '../../activities/extract.js';
 import { decideCuts } from '../../lib/decide/cutRule.js';
 import { runTsne } from '../../lib/embed/tsne/index.js';
 import { readEmbedding, readFeatures, writeEmbedding } from '../../lib/io/arrowTensors.js';
+import { slsScore } from '../../lib/score/silhouette.js';
+import { stepArtifact } from '../../lib/store/step.js';
 import { sls } from '../helpers/cli.js';
 import {
   FIXTURES,
@@ -163,6 +166,25 @@ describe('sls run', () => {
     const again = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '1', '--out', out], environment);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).reused.extract).toBe(true);
+  });
+
+  it("with --tsne-gradient barnes_hut scores scikit-learn's gradient's embeddings, not the default's", async () => {
+    const out = temporaryDir();
+    const result = await sls(
+      ['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.9', '--seed', '0', '--tsne-gradient', 'barnes_hut', '--out', out],
+      runEnvironment(),
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    // Another gradient, another embedding: none of the default runs' t-SNEs is reused.
+    expect(report.reused.embed).toBe(0);
+    const featuresDir = stepArtifact(await extractStep({ model: MODEL, data: TRAIN, artifactRoot })).path;
+    const features = await readFeatures(join(featuresDir, 'layer-06.arrow'));
+    const { embedding } = await runTsne(features.values, features.rows, features.dim, { seed: 0, method: 'barnes_hut' });
+    const x = Float64Array.from({ length: features.rows }, (_, row) => embedding[2 * row]);
+    const y = Float64Array.from({ length: features.rows }, (_, row) => embedding[2 * row + 1]);
+    expect(report.scores[5]).toBe(slsScore(x, y, features.labels));
   });
 
   it("with --repeats 3 prints every seed's score per layer, their mean and spread, and each seed's cut per alpha", async () => {
