@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { embedFeatureFile, scoreEmbeddingFile } from '../lib/embed/layerEmbedding.js';
-import type { TsneGradient } from '../lib/embed/tsne/gradients.js';
+import { keyedGradient, type TsneGradient } from '../lib/embed/tsne/gradients.js';
 import { contentDigest } from '../lib/store/artifacts.js';
 import { runStep, type StepDefinition } from '../lib/store/step.js';
 import { failFastOnBadInput } from './failures.js';
@@ -29,8 +29,7 @@ export async function embedStep(input: EmbedInput): Promise<StepDefinition> {
     kind: 'embeddings',
     step: 'embed',
     inputs: { features: { path: input.featuresFile, sha256: await contentDigest(input.featuresFile) } },
-    // 'auto' is left out of the key, so embeddings made before the choice existed are reused.
-    parameters: { perplexity: input.perplexity, tsneGradient: input.tsneGradient === 'auto' ? undefined : input.tsneGradient },
+    parameters: { perplexity: input.perplexity, tsneGradient: keyedGradient(input.tsneGradient) },
     notes: { layer: input.layer },
     seed: input.seed,
     layout: '.arrow',

@@ -26,12 +26,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jointProbabilities, type SparseAffinities } from '../lib/embed/tsne/affinity.js';
+import type { SparseAffinities } from '../lib/embed/tsne/affinity.js';
 import { runTsne } from '../lib/embed/tsne/index.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
-import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { minMaxScale, silhouetteScore, slsScore } from '../lib/score/silhouette.js';
-import { generate, type ShapeName } from './tsneData.js';
+import { generate, referenceAffinities, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -234,8 +233,7 @@ try {
       dimensions.set(shape, d);
       const path = join(directory, `features-${n}.f32`);
       writeFileSync(path, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
-      // One P for every engine's exact KL: ours equals scikit-learn's (see test/lib/embed/tsne.test.ts).
-      const affinities = jointProbabilities(await exactNeighbors(features, n, d, Math.min(n - 1, 91)), n, 30);
+      const affinities = await referenceAffinities(features, n, d);
       const ours = await timeOurs(shape, features, labels, n, d, affinities);
       record(ours);
       if (!args['no-sklearn']) {

@@ -3,6 +3,9 @@
  * synthetic ones, and real CLS features of 64 or 768), each a kind of input t-SNE meets in the
  * pipeline or that stresses one of its parts.
  */
+import { jointProbabilities, type SparseAffinities } from '../lib/embed/tsne/affinity.js';
+import { DEFAULT_PERPLEXITY } from '../lib/embed/tsne/index.js';
+import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { SeededRandom } from '../lib/embed/tsne/random.js';
 import { type RealModel, realFeatures } from './tsneFeatures.js';
 
@@ -120,6 +123,15 @@ export const SHAPES = {
   'vit768-high': cls('vit768', 12),
 } as const;
 export type ShapeName = keyof typeof SHAPES;
+
+/**
+ * One P for every engine's exact KL on these rows: exact neighbours and the default perplexity,
+ * equal to scikit-learn's (test/lib/embed/tsne.test.ts).
+ */
+export async function referenceAffinities(features: Float32Array, n: number, d: number): Promise<SparseAffinities> {
+  const k = Math.min(n - 1, Math.floor(3 * DEFAULT_PERPLEXITY + 1));
+  return jointProbabilities(await exactNeighbors(features, n, d, k), n, DEFAULT_PERPLEXITY);
+}
 
 /** Rows of shape `shape` at n, the same for a given seed. */
 export async function generate(shape: ShapeName, n: number, seed: number): Promise<Labelled> {

@@ -20,15 +20,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jointProbabilities, type SparseAffinities } from '../lib/embed/tsne/affinity.js';
+import type { SparseAffinities } from '../lib/embed/tsne/affinity.js';
 import { barnesHutObjective } from '../lib/embed/tsne/barnesHut.js';
 import { exactObjective } from '../lib/embed/tsne/exact.js';
 import { runTsne, type TsneOptions } from '../lib/embed/tsne/index.js';
 import { interpolationObjective } from '../lib/embed/tsne/interpolation.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
-import { exactNeighbors } from '../lib/embed/tsne/neighbors.js';
 import { minMaxScale, silhouetteScore } from '../lib/score/silhouette.js';
-import { generate, type ShapeName } from './tsneData.js';
+import { generate, referenceAffinities, type ShapeName } from './tsneData.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,7 +69,7 @@ for index, (name, options) in enumerate(variants):
 `;
 
 const { features, labels, d } = await generate(shape, n, 1);
-const affinities = jointProbabilities(await exactNeighbors(features, n, d, Math.min(n - 1, 91)), n, 30);
+const affinities = await referenceAffinities(features, n, d);
 const sls = (embedding: Float64Array) => silhouetteScore(minMaxScale(embedding, 2), 2, labels);
 const row = (engine: string, embedding: Float64Array, seconds: string) =>
   console.log(`| ${engine} | ${exactKlDivergence(affinities, embedding).toFixed(4)} | ${sls(embedding).toFixed(4)} | ${seconds} |`);

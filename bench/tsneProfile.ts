@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { jointProbabilities } from '../lib/embed/tsne/affinity.js';
 import { cheaperGradient } from '../lib/embed/tsne/gradientChoice.js';
+import type { TsneGradient } from '../lib/embed/tsne/gradients.js';
 import { gradientObjective } from '../lib/embed/tsne/index.js';
 import { embeddingSquare, gridShape } from '../lib/embed/tsne/interpolation.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
@@ -50,7 +51,7 @@ for (const shape of args.shapes.split(',') as ShapeName[]) {
   for (const n of args.sizes.split(',').map(Number)) {
     const { features, d } = await generate(shape, n, 1);
     for (const requested of args.methods.split(',')) {
-      const method = requested as 'auto' | 'exact' | 'barnes_hut' | 'fft';
+      const method = requested as TsneGradient;
       const team = threads > 1 ? startTsneTeam(threads) : undefined;
       const k = Math.min(n - 1, 91);
       const knn = await timed(() => nearestNeighbors(features, n, d, k, team, { seed: 0 }));

@@ -100,8 +100,7 @@ async function runAndReport(options: RunOptions): Promise<void> {
     seed: options.seed,
     // One repeat is the input of today's runs (and their workflow ID): leave it out.
     repeats: options.repeats === 1 ? undefined : options.repeats,
-    // Likewise 'auto'.
-    tsneGradient: options.tsneGradient === 'auto' ? undefined : options.tsneGradient,
+    tsneGradient: options.tsneGradient,
     fullCurve: options.fullCurve,
     executionProvider: options.ep,
     modelOptions: modelOptionsOf(options),

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { basename, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { keyedGradient } from '../lib/embed/tsne/gradients.js';
 import { datasetDigest } from '../lib/io/datasets.js';
 import { modelDigest } from '../lib/onnx/model.js';
 import { packagePath } from '../lib/packageRoot.js';
@@ -46,6 +47,7 @@ export type PipelineInput = Omit<PruneDatasetInput, 'datasetName' | 'artifactRoo
 async function workflowId(input: PruneDatasetInput): Promise<string> {
   const key = artifactKey({
     ...input,
+    tsneGradient: keyedGradient(input.tsneGradient),
     model: await modelDigest(input.model),
     data: await datasetDigest(input.data),
   });

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { TSNE_GRADIENTS, type TsneGradient } from '../embed/tsne/gradients.js';
+import { keyedGradient, TSNE_GRADIENTS, type TsneGradient } from '../embed/tsne/gradients.js';
 import { InputError } from '../errors.js';
 import { datasetDigest } from '../io/datasets.js';
 import type { ModelOptions } from '../onnx/inference.js';
@@ -163,7 +163,7 @@ export async function planSweep(sweep: SweepFile, file: string): Promise<SweepPl
   // One repeat and the 'auto' gradient are left out of the key (undefined), so sweeps written
   // before those options keep their ID.
   const repeats = sweep.repeats > 1 ? sweep.repeats : undefined;
-  const tsneGradient = sweep.tsneGradient === 'auto' ? undefined : sweep.tsneGradient;
+  const tsneGradient = keyedGradient(sweep.tsneGradient);
   const key = artifactKey({
     name: sweep.name,
     repeats,

@@ -166,6 +166,21 @@ describe('sls run', () => {
     const again = await sls(['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3', '--seed', '1', '--out', out], environment);
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).reused.extract).toBe(true);
+
+    // Naming the default gradient is the same run: the same workflow ID, every artifact reused.
+    const explicitOut = temporaryDir();
+    const explicit = await sls(
+      [
+        ...['run', '--model', MODEL, '--data', TRAIN, '--eval-data', TEST_SPLIT, '--alpha', '0.3', '--seed', '0'],
+        ...['--tsne-gradient', 'auto', '--out', explicitOut],
+      ],
+      environment,
+    );
+    expect(explicit.code).toBe(0);
+    const explicitReport = JSON.parse(readFileSync(join(explicitOut, 'result.json'), 'utf8'));
+    expect(explicitReport.workflowId).toBe(report.workflowId);
+    expect(explicitReport.scores).toEqual(report.scores);
+    expect(explicitReport.reused).toMatchObject({ extract: true, emit: 1 });
   });
 
   it("with --tsne-gradient barnes_hut scores scikit-learn's gradient's embeddings, not the default's", async () => {
