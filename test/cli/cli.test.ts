@@ -183,15 +183,17 @@ describe('sls run', () => {
     expect(explicitReport.reused).toMatchObject({ extract: true, emit: 1 });
   });
 
-  it("with --tsne-gradient barnes_hut scores scikit-learn's gradient's embeddings, not the default's", async () => {
+  /** `sls run` on the fixture with `args`, into a new output folder: it must succeed quietly; its stdout and result.json. */
+  async function runToReport(args: string[]) {
     const out = temporaryDir();
-    const result = await sls(
-      ['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.9', '--seed', '0', '--tsne-gradient', 'barnes_hut', '--out', out],
-      runEnvironment(),
-    );
+    const result = await sls(['run', '--model', MODEL, '--data', TRAIN, ...args, '--out', out], runEnvironment());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const report = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    return { stdout: result.stdout, report: JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) };
+  }
+
+  it("with --tsne-gradient barnes_hut scores scikit-learn's gradient's embeddings, not the default's", async () => {
+    const { report } = await runToReport(['--alpha', '0.9', '--seed', '0', '--tsne-gradient', 'barnes_hut']);
     // Another gradient, another embedding: none of the default runs' t-SNEs is reused.
     expect(report.reused.embed).toBe(0);
     const featuresDir = stepArtifact(await extractStep({ model: MODEL, data: TRAIN, artifactRoot })).path;
@@ -203,16 +205,10 @@ describe('sls run', () => {
   });
 
   it("with --repeats 3 prints every seed's score per layer, their mean and spread, and each seed's cut per alpha", async () => {
-    const out = temporaryDir();
-    const result = await sls(
-      ['run', '--model', MODEL, '--data', TRAIN, '--alpha', '0.3,0.9', '--seed', '0', '--repeats', '3', '--out', out],
-      runEnvironment(),
-    );
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    const { stdout, report: written } = await runToReport(['--alpha', '0.3,0.9', '--seed', '0', '--repeats', '3']);
     // Repeat 0 is the run's seed, the others its hashes (test/lib/decide/repeats.test.ts).
-    expect(result.stdout).toContain('layer  mean SC  spread    seed 0  seed 2462723854  seed 1020716019\n');
-    const rows = tableRows(result.stdout);
+    expect(stdout).toContain('layer  mean SC  spread    seed 0  seed 2462723854  seed 1020716019\n');
+    const rows = tableRows(stdout);
     expect(rows.map((row) => row.layer)).toEqual([6, 5, 4, 3, 2, 1]);
     for (const { layer, mean, spread, seeds } of rows) {
       expect(seeds).toHaveLength(3);
@@ -224,22 +220,21 @@ describe('sls run', () => {
       for (const score of seeds) expect(Math.abs(score - REFERENCE_CURVE.scores[0][layer - 1])).toBeLessThan(SC_TOLERANCE);
     }
     // The mean curve cuts where the reference walk does.
-    expect(result.stdout).toContain(`keep ${REFERENCE_CURVE.cuts['0.3']} of 6 blocks (alpha 0.3, `);
-    expect(result.stdout).toContain(`\nalpha 0.9: keep ${REFERENCE_CURVE.cuts['0.9']} (`);
+    expect(stdout).toContain(`keep ${REFERENCE_CURVE.cuts['0.3']} of 6 blocks (alpha 0.3, `);
+    expect(stdout).toContain(`\nalpha 0.9: keep ${REFERENCE_CURVE.cuts['0.9']} (`);
     // Each seed's own cut is the cut rule on its printed curve; stable when all are the mean curve's.
     const cuts = [0.3, 0.9].map((alpha) => ({
       alpha,
       kept: [0, 1, 2].map((repeat) => decideCuts(rows.map((row) => row.seeds[repeat]).reverse(), [alpha])[0].keptBlocks),
     }));
     const stable = cuts.every(({ alpha, kept }) => kept.every((blocks) => blocks === REFERENCE_CURVE.cuts[String(alpha)]));
-    expect(result.stdout).toContain(
+    expect(stdout).toContain(
       [
         `${stable ? 'stable' : 'UNSTABLE'} over 3 repeats (the cut is the mean curve's):`,
         ...cuts.map(({ alpha, kept }) => `  alpha ${alpha}: the repeats keep ${kept.join(', ')} blocks`),
       ].join('\n'),
     );
     // result.json holds what the table printed.
-    const written = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(written.repeats.seeds).toEqual([0, 2462723854, 1020716019]);
     expect(written.repeats.scores.map((row: number[]) => row.map((score) => score.toFixed(4))).reverse()).toEqual(
       rows.map((row) => row.seeds.map((score) => score.toFixed(4))),
