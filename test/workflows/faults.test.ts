@@ -94,7 +94,9 @@ describe('faults during a sweep', () => {
 
     const file = await writeDigitsSweep(temporaryDir(), 'restart', 6, 100, 'concurrency: 2\n');
     const plan = await loadSweep(file);
-    await launchSweep(env.client, sweepInput(plan, config));
+    // An activity task lost in the restart (its dispatch or its completion) is retried once its
+    // heartbeat times out: after 2 minutes by default, which once outlasted this test. 10 s here.
+    await launchSweep(env.client, { ...sweepInput(plan, config), heartbeatTimeout: '10s' });
     await until(async () => {
       const progress = await env.client.workflow.getHandle(plan.sweepId).query<{ done: number }>('sweepProgress');
       return progress.done >= 1 ? true : undefined;
