@@ -75,12 +75,13 @@ try {
       const raw = join(scratch, `${shape}-${n}.f32`);
       await writeFeatures(arrow, { rows: n, dim: d, values: features, labels });
       writeFileSync(raw, features);
+      const slsEmbed = (...options: string[]): [string, string[]] => [
+        process.execPath,
+        [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow'), ...options],
+      ];
       const command: Record<Engine, [string, string[]]> = {
-        'sls embed': [process.execPath, [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow')]],
-        'sls embed barnes_hut': [
-          process.execPath,
-          [SLS, 'embed', arrow, '--out', join(scratch, 'out.arrow'), '--tsne-gradient', 'barnes_hut'],
-        ],
+        'sls embed': slsEmbed(),
+        'sls embed barnes_hut': slsEmbed('--tsne-gradient', 'barnes_hut'),
         'scikit-learn': [args.python, ['-c', PEER_SCRIPT, 'sklearn', raw, String(n), String(d)]],
         openTSNE: [args.python, ['-c', PEER_SCRIPT, 'opentsne', raw, String(n), String(d)]],
       };

@@ -10,6 +10,7 @@ import { slsScore } from '../../lib/score/silhouette.js';
 import { stepArtifact } from '../../lib/store/step.js';
 import { sls } from '../helpers/cli.js';
 import {
+  embeddingColumns,
   FIXTURES,
   MODEL,
   maxAbsDiff,
@@ -79,7 +80,7 @@ describe('sls extract / embed / score / decide', () => {
     const expected = await runTsne(features.values, features.rows, features.dim, { seed: 3, method: 'barnes_hut' });
     expect(JSON.parse(result.stdout).kl).toBe(expected.klDivergence);
     const { x } = await readEmbedding(embedding);
-    expect(x).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row]));
+    expect(x).toEqual(embeddingColumns(expected.embedding).x);
     const unknown = await sls(['embed', layer, '--out', embedding, '--tsne-gradient', 'bh']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/argument 'bh' is invalid\. Allowed choices are auto, exact, barnes_hut, fft/);
@@ -199,8 +200,7 @@ describe('sls run', () => {
     const featuresDir = stepArtifact(await extractStep({ model: MODEL, data: TRAIN, artifactRoot })).path;
     const features = await readFeatures(join(featuresDir, 'layer-06.arrow'));
     const { embedding } = await runTsne(features.values, features.rows, features.dim, { seed: 0, method: 'barnes_hut' });
-    const x = Float64Array.from({ length: features.rows }, (_, row) => embedding[2 * row]);
-    const y = Float64Array.from({ length: features.rows }, (_, row) => embedding[2 * row + 1]);
+    const { x, y } = embeddingColumns(embedding);
     expect(report.scores[5]).toBe(slsScore(x, y, features.labels));
   });
 

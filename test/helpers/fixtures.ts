@@ -42,6 +42,15 @@ export function temporaryDir(prefix = 'sls-test-'): string {
 }
 
 /** Largest absolute difference between two equal-length arrays. */
+/** The x and y columns of a t-SNE embedding laid out as (x0, y0, x1, y1, ...), as embedding files hold them. */
+export function embeddingColumns(embedding: ArrayLike<number>): { x: Float64Array; y: Float64Array } {
+  const n = embedding.length / 2;
+  return {
+    x: Float64Array.from({ length: n }, (_, row) => embedding[2 * row]),
+    y: Float64Array.from({ length: n }, (_, row) => embedding[2 * row + 1]),
+  };
+}
+
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let worst = 0;

@@ -18,6 +18,7 @@ import { innermostCause } from '../../workflows/failureCause.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { KEPT_LAYERS, STAGE } from '../../workflows/searchAttributes.js';
 import {
+  embeddingColumns,
   FIXTURES,
   MODEL,
   NO_BLOCKS_MODEL,
@@ -205,8 +206,9 @@ describe('PruneDatasetWorkflow on a real Temporal server', () => {
     const features = await readFeatures(join(result.features.featuresDir, 'layer-06.arrow'));
     const expected = await runTsne(features.values, features.rows, features.dim, { seed: 0, method: 'barnes_hut' });
     const embedded = await readEmbedding(top.embeddingFile);
-    expect(embedded.x).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row]));
-    expect(embedded.y).toEqual(Float64Array.from({ length: features.rows }, (_, row) => expected.embedding[2 * row + 1]));
+    const { x, y } = embeddingColumns(expected.embedding);
+    expect(embedded.x).toEqual(x);
+    expect(embedded.y).toEqual(y);
     expect(embedded.x).not.toEqual((await readEmbedding(autoTop.embeddingFile)).x);
   });
 });

@@ -15,6 +15,7 @@ import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { FeatureKernel, ROW_PRODUCTS_BLOCK, SymmetricProducts, workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { InputError } from '../../../lib/errors.js';
 import { slsScore } from '../../../lib/score/silhouette.js';
+import { embeddingColumns } from '../../helpers/fixtures.js';
 import { bruteForceScan } from '../../helpers/neighbors.js';
 
 /** scikit-learn's outputs on 5 Gaussian blobs (n = 400, d = 50); see make_sklearn_fixtures.py. */
@@ -43,13 +44,7 @@ const clustered = {
 };
 
 function sls(embedding: Float64Array, labels: Int32Array): number {
-  const n = labels.length;
-  const x = new Float64Array(n);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    x[i] = embedding[2 * i];
-    y[i] = embedding[2 * i + 1];
-  }
+  const { x, y } = embeddingColumns(embedding);
   return slsScore(x, y, labels);
 }
 
