@@ -2,8 +2,9 @@
  * How much the SLS score of a t-SNE embedding depends on the gradient's approximation, on one data
  * shape of bench/tsneData.ts: our engine with each gradient (exact, FFT interpolation,
  * Barnes-Hut, and 'auto', the engine's per-gradient choice) over several seeds, against
- * scikit-learn's `TSNE` at its defaults, at angle 0.2 (a more accurate Barnes-Hut), and at its
- * defaults from its own PCA start perturbed by a relative 1e-3 (how far its score moves for a
+ * scikit-learn's `TSNE` at its defaults, at its defaults on one thread (its Barnes-Hut sums Z
+ * in an order that follows the thread count), at angle 0.2 (a more accurate Barnes-Hut), and at
+ * its defaults from its own PCA start perturbed by a relative 1e-3 (how far its score moves for a
  * start that differs by nothing that matters). Each row gives the exact KL(P || Q) against the
  * same P, the SLS score (min-max scaled silhouette, as `sls score`) and the fit's wall time (our
  * runTsne in process; scikit-learn's fit_transform alone).
@@ -13,7 +14,7 @@
  * exact one, less 1 (negative: a weaker repulsion than the exact gradient's).
  *
  *   npx tsx bench/tsneGradients.ts [--shape overlapping] [--n 10000] [--seeds 0,1,2] [--threads 2]
- *                                  [--python .venv-fixtures/bin/python]
+ *                                  [--methods exact,fft,barnes_hut,auto] [--python .venv-fixtures/bin/python]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { parseArgs } from 'node:util';
 import type { SparseAffinities } from '../lib/embed/tsne/affinity.js';
 import { barnesHutObjective } from '../lib/embed/tsne/barnesHut.js';
 import { exactObjective } from '../lib/embed/tsne/exact.js';
+import { validateTsneGradient } from '../lib/embed/tsne/gradients.js';
 import { runTsne, type TsneOptions } from '../lib/embed/tsne/index.js';
 import { interpolationObjective } from '../lib/embed/tsne/interpolation.js';
 import { exactKlDivergence } from '../lib/embed/tsne/kl.js';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '10000' },
     seeds: { type: 'string', default: '0,1,2' },
     threads: { type: 'string', default: String(availableParallelism()) },
+    methods: { type: 'string', default: 'exact,fft,barnes_hut,auto' },
     python: {
       type: 'string',
       default: process.env.SLS_FIXTURE_PYTHON ?? join(import.meta.dirname, '..', '.venv-fixtures', 'bin', 'python'),
@@ -49,6 +52,7 @@ const threads = Number(args.threads);
 /** scikit-learn's variants, one embedding each, written as float64 n x 2 to <out>-<index>.f64; prints their names. */
 const SKLEARN_SCRIPT = `
 import sys, time, numpy as np
+from threadpoolctl import threadpool_limits
 from sklearn.manifold import TSNE
 from sklearn.decomposition import PCA
 path, n, d, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -56,14 +60,15 @@ X = np.fromfile(path, dtype="<f4").reshape(n, d)
 # scikit-learn's own start for init="pca": randomized PCA with random_state, scaled to std 1e-4.
 start = PCA(n_components=2, svd_solver="randomized", random_state=0).fit_transform(X).astype(np.float32)
 start = start / np.std(start[:, 0]) * 1e-4
-variants = [("default", {}), ("angle 0.2", {"angle": 0.2})]
+variants = [("default", {}), ("default, 1 thread", {}), ("angle 0.2", {"angle": 0.2})]
 for s in (1, 2, 3):
     noise = np.random.default_rng(s).standard_normal(start.shape)
     variants.append((f"start x (1 + 1e-3 noise {s})", {"init": (start * (1 + 1e-3 * noise)).astype(np.float32)}))
 for index, (name, options) in enumerate(variants):
-    began = time.perf_counter()
-    embedding = TSNE(random_state=0, **options).fit_transform(X)
-    seconds = time.perf_counter() - began
+    with threadpool_limits(1 if name.endswith("1 thread") else None):
+        began = time.perf_counter()
+        embedding = TSNE(random_state=0, **options).fit_transform(X)
+        seconds = time.perf_counter() - began
     np.ascontiguousarray(embedding, dtype="<f8").tofile(out + "-" + str(index) + ".f64")
     print(f"{seconds:.2f} {name}", flush=True)
 `;
@@ -76,7 +81,8 @@ const row = (engine: string, embedding: Float64Array, seconds: string) =>
 
 console.log(`${shape}, n = ${n}, ${threads} threads\n\n| engine | exact KL | SLS | t-SNE wall s |\n|---|---|---|---|`);
 const snapshots: { iteration: number; embedding: Float64Array }[] = [];
-for (const method of ['exact', 'fft', 'barnes_hut', 'auto'] as const) {
+for (const method of args.methods.split(',').filter(Boolean)) {
+  validateTsneGradient(method);
   for (const seed of seeds) {
     const options: TsneOptions = { method, seed, threads };
     if (method === 'fft' && seed === seeds[0]) {

@@ -142,26 +142,32 @@ const program = new Command('sls')
 const DATA_HELP =
   'Arrow file (pixels or image column, and label), ImageFolder directory, VTAB-1k file list (.txt) or Parquet (file, folder of shards, or "data/train-*.parquet")';
 
-program
-  .command('extract')
-  .description('write the CLS features of every block: DIR/layer-01.arrow ... DIR/layer-NN.arrow')
-  .requiredOption('--model <file>', 'ONNX ViT')
-  .requiredOption('--data <path>', DATA_HELP)
-  .requiredOption('--out <dir>', 'output directory')
-  .option('--batch <n>', 'batch size (default: as many images as fit in a quarter of free memory)', integer)
-  .addOption(epOption())
-  .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
-  .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')
-  .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs)
-  .action(async (options) => {
-    await mkdir(options.out, { recursive: true });
-    const { extractFeatures } = await import('../lib/extract/extract.js');
-    const summary = await extractFeatures(options.model, options.data, options.out, {
-      executionProvider: options.ep,
-      ...modelOptionsOf(options),
-    });
-    process.stdout.write(`${JSON.stringify({ ...summary, out: options.out })}\n`);
+/** How a command reads a model and its images (extract, run, demo). */
+function withExtractionOptions(command: Command): Command {
+  return command
+    .option('--batch <n>', 'extraction batch size (default: as many images as fit in a quarter of free memory)', integer)
+    .addOption(epOption())
+    .option('--mean <a,b,c>', 'per-channel mean for encoded images (else the model metadata)')
+    .option('--std <a,b,c>', 'per-channel std for encoded images (else the model metadata)')
+    .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs);
+}
+
+withExtractionOptions(
+  program
+    .command('extract')
+    .description('write the CLS features of every block: DIR/layer-01.arrow ... DIR/layer-NN.arrow')
+    .requiredOption('--model <file>', 'ONNX ViT')
+    .requiredOption('--data <path>', DATA_HELP)
+    .requiredOption('--out <dir>', 'output directory'),
+).action(async (options) => {
+  await mkdir(options.out, { recursive: true });
+  const { extractFeatures } = await import('../lib/extract/extract.js');
+  const summary = await extractFeatures(options.model, options.data, options.out, {
+    executionProvider: options.ep,
+    ...modelOptionsOf(options),
   });
+  process.stdout.write(`${JSON.stringify({ ...summary, out: options.out })}\n`);
+});
 
 program
   .command('embed')
@@ -201,8 +207,8 @@ program
     process.stdout.write(`${JSON.stringify({ blocks: scores.length, cuts })}\n`);
   });
 
-const runCommand = (name: string, description: string) =>
-  program
+const runCommand = (name: string, description: string) => {
+  const command = program
     .command(name)
     .description(description)
     .option('--alpha <a[,a2,...]>', 'one or more alphas in (0, 1]', alphaList, [0.3])
@@ -215,12 +221,9 @@ const runCommand = (name: string, description: string) =>
     )
     .addOption(gradientOption())
     .option('--full-curve', 'score every layer, not only down to the cut')
-    .option('--batch <n>', 'extraction batch size', integer)
-    .addOption(epOption())
-    .option('--mean <a,b,c>', 'per-channel mean for encoded images')
-    .option('--std <a,b,c>', 'per-channel std for encoded images')
-    .option('--block-outputs <t1,t2,...>', 'tensor names of the block outputs, when discovery fails', blockOutputs)
     .option('--name <dataset>', 'dataset name shown in the Temporal UI');
+  return withExtractionOptions(command);
+};
 
 runCommand('run', 'run the whole pipeline through Temporal and write DIR/result.json')
   .requiredOption('--model <file>', 'ONNX ViT')

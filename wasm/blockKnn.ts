@@ -7,15 +7,13 @@
 // candidates (f32 approximate squared distance, i32 reference number) with its size. Distances
 // are approximate (f32 sums of |q|^2 + |r|^2 - 2 q.r); the caller recomputes the chosen ones.
 
-const ROWS: i32 = 4;
-const COLUMNS: i32 = 2;
 /** References per tile: 64 rows of 768-D f32 stay in L2 cache while every query passes them. */
 const TILE: i32 = 64;
 
 // The rows' squared norms, in the same lane order as the dot products.
 export { norms } from './knn';
 
-import { laneSum, offer } from './heap';
+import { dotTile, offer, TILE_COLUMNS, TILE_ROWS, tileDot } from './heap';
 
 /**
  * Offers every reference row r of [references, + referenceCount rows) to the heap of every query:
@@ -42,7 +40,7 @@ export function search(
   const rowBytes = <usize>dp * 4;
   for (let tile = 0; tile < referenceCount; tile += TILE) {
     const tileEnd = min(tile + TILE, referenceCount);
-    for (let q = 0; q < queryCount; q += ROWS) {
+    for (let q = 0; q < queryCount; q += TILE_ROWS) {
       // A group short of four rows repeats its last row, whose pairs are then not offered.
       const t0 = load<i32>(queryList + <usize>q * 4);
       const t1 = load<i32>(queryList + <usize>min(q + 1, queryCount - 1) * 4);
@@ -60,46 +58,23 @@ export function search(
       const h1 = q + 1 < queryCount ? t1 - heapBase : -1;
       const h2 = q + 2 < queryCount ? t2 - heapBase : -1;
       const h3 = q + 3 < queryCount ? t3 - heapBase : -1;
-      for (let r = tile; r < tileEnd; r += COLUMNS) {
+      for (let r = tile; r < tileEnd; r += TILE_COLUMNS) {
         const r0 = references + <usize>r * rowBytes;
         const r1 = r0 + rowBytes;
-        let s00 = f32x4.splat(0);
-        let s01 = f32x4.splat(0);
-        let s10 = f32x4.splat(0);
-        let s11 = f32x4.splat(0);
-        let s20 = f32x4.splat(0);
-        let s21 = f32x4.splat(0);
-        let s30 = f32x4.splat(0);
-        let s31 = f32x4.splat(0);
-        for (let t: usize = 0; t < rowBytes; t += 16) {
-          const x0 = v128.load(r0 + t);
-          const x1 = v128.load(r1 + t);
-          const v0 = v128.load(q0 + t);
-          const v1 = v128.load(q1 + t);
-          const v2 = v128.load(q2 + t);
-          const v3 = v128.load(q3 + t);
-          s00 = f32x4.add(s00, f32x4.mul(v0, x0));
-          s01 = f32x4.add(s01, f32x4.mul(v0, x1));
-          s10 = f32x4.add(s10, f32x4.mul(v1, x0));
-          s11 = f32x4.add(s11, f32x4.mul(v1, x1));
-          s20 = f32x4.add(s20, f32x4.mul(v2, x0));
-          s21 = f32x4.add(s21, f32x4.mul(v2, x1));
-          s30 = f32x4.add(s30, f32x4.mul(v3, x0));
-          s31 = f32x4.add(s31, f32x4.mul(v3, x1));
-        }
+        dotTile(q0, q1, q2, q3, r0, r1, rowBytes);
         const m0 = load<f32>(referenceNorms + <usize>r * 4);
         const m1 = load<f32>(referenceNorms + <usize>(r + 1) * 4);
         const real1 = r + 1 < tileEnd;
         const j = firstReference + r;
-        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r0, n0 + m0 - 2 * laneSum(s00), j);
-        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r0, n1 + m0 - 2 * laneSum(s10), j);
-        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r0, n2 + m0 - 2 * laneSum(s20), j);
-        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r0, n3 + m0 - 2 * laneSum(s30), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r0, n0 + m0 - 2 * tileDot(0, 0), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r0, n1 + m0 - 2 * tileDot(1, 0), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r0, n2 + m0 - 2 * tileDot(2, 0), j);
+        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r0, n3 + m0 - 2 * tileDot(3, 0), j);
         if (!real1) continue;
-        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r1, n0 + m1 - 2 * laneSum(s01), j + 1);
-        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r1, n1 + m1 - 2 * laneSum(s11), j + 1);
-        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r1, n2 + m1 - 2 * laneSum(s21), j + 1);
-        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r1, n3 + m1 - 2 * laneSum(s31), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h0, q0 === r1, n0 + m1 - 2 * tileDot(0, 1), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h1, q1 === r1, n1 + m1 - 2 * tileDot(1, 1), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h2, q2 === r1, n2 + m1 - 2 * tileDot(2, 1), j + 1);
+        consider(heapDistance, heapIndex, heapSize, capacity, h3, q3 === r1, n3 + m1 - 2 * tileDot(3, 1), j + 1);
       }
     }
   }

@@ -1,8 +1,59 @@
 // Helpers shared by the kNN kernels (wasm/knn.ts, wasm/blockKnn.ts): bounded max-heaps of
-// (f32 distance, i32 index) candidates per point, in the caller's memory, and a lane sum.
+// (f32 distance, i32 index) candidates per point, in the caller's memory, a lane sum, and the
+// register tile of dot products both kernels search with.
 
 export function laneSum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Rows and columns of dotTile: 8 f32x4 accumulators, 6 row loads a step. */
+export const TILE_ROWS: i32 = 4;
+export const TILE_COLUMNS: i32 = 2;
+/** dotTile's results, row-major (in the kernel's static data). */
+const TILE_DOTS = memory.data(4 * TILE_ROWS * TILE_COLUMNS);
+
+/**
+ * The dot products of rows r0..r3 with rows c0 and c1 (rowBytes bytes of f32 each, a multiple of
+ * 16), each summed over lanes by laneSum, for tileDot to read.
+ */
+export function dotTile(r0: usize, r1: usize, r2: usize, r3: usize, c0: usize, c1: usize, rowBytes: usize): void {
+  let s00 = f32x4.splat(0);
+  let s01 = f32x4.splat(0);
+  let s10 = f32x4.splat(0);
+  let s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0);
+  let s21 = f32x4.splat(0);
+  let s30 = f32x4.splat(0);
+  let s31 = f32x4.splat(0);
+  for (let t: usize = 0; t < rowBytes; t += 16) {
+    const x0 = v128.load(c0 + t);
+    const x1 = v128.load(c1 + t);
+    const v0 = v128.load(r0 + t);
+    const v1 = v128.load(r1 + t);
+    const v2 = v128.load(r2 + t);
+    const v3 = v128.load(r3 + t);
+    s00 = f32x4.add(s00, f32x4.mul(v0, x0));
+    s01 = f32x4.add(s01, f32x4.mul(v0, x1));
+    s10 = f32x4.add(s10, f32x4.mul(v1, x0));
+    s11 = f32x4.add(s11, f32x4.mul(v1, x1));
+    s20 = f32x4.add(s20, f32x4.mul(v2, x0));
+    s21 = f32x4.add(s21, f32x4.mul(v2, x1));
+    s30 = f32x4.add(s30, f32x4.mul(v3, x0));
+    s31 = f32x4.add(s31, f32x4.mul(v3, x1));
+  }
+  store<f32>(TILE_DOTS, laneSum(s00));
+  store<f32>(TILE_DOTS, laneSum(s01), 4);
+  store<f32>(TILE_DOTS, laneSum(s10), 8);
+  store<f32>(TILE_DOTS, laneSum(s11), 12);
+  store<f32>(TILE_DOTS, laneSum(s20), 16);
+  store<f32>(TILE_DOTS, laneSum(s21), 20);
+  store<f32>(TILE_DOTS, laneSum(s30), 24);
+  store<f32>(TILE_DOTS, laneSum(s31), 28);
+}
+
+/** Row `row`'s dot product with column `column` of the last dotTile. */
+export function tileDot(row: i32, column: i32): f32 {
+  return load<f32>(TILE_DOTS + ((<usize>(row * TILE_COLUMNS + column)) << 2));
 }
 
 /** Whether (da, ia) comes after (db, ib) in nearest-first order. */

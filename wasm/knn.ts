@@ -7,10 +7,7 @@
 // its size. Distances here are approximate (f32 sums); the caller bounds their error and
 // recomputes the chosen ones exactly.
 
-import { laneSum, offer } from './heap';
-
-const ROWS: i32 = 4;
-const COLUMNS: i32 = 2;
+import { dotTile, laneSum, offer, TILE_COLUMNS, TILE_ROWS, tileDot } from './heap';
 
 /** Squared norms of the padded rows, in the same lane order as the dot products. */
 export function norms(features: usize, rows: i32, dp: i32, out: usize): void {
@@ -55,46 +52,23 @@ export function search(
       if (pair >= endPair) return;
       const rowEnd = min(a * tile + tile, n);
       const columnEnd = min(b * tile + tile, n);
-      for (let i = a * tile; i < rowEnd; i += ROWS) {
+      for (let i = a * tile; i < rowEnd; i += TILE_ROWS) {
         const r0 = features + <usize>i * rowBytes;
         const r1 = r0 + rowBytes;
         const r2 = r1 + rowBytes;
         const r3 = r2 + rowBytes;
-        for (let j = b === a ? i : b * tile; j < columnEnd; j += COLUMNS) {
+        for (let j = b === a ? i : b * tile; j < columnEnd; j += TILE_COLUMNS) {
           const c0 = features + <usize>j * rowBytes;
           const c1 = c0 + rowBytes;
-          let s00 = f32x4.splat(0);
-          let s01 = f32x4.splat(0);
-          let s10 = f32x4.splat(0);
-          let s11 = f32x4.splat(0);
-          let s20 = f32x4.splat(0);
-          let s21 = f32x4.splat(0);
-          let s30 = f32x4.splat(0);
-          let s31 = f32x4.splat(0);
-          for (let t: usize = 0; t < rowBytes; t += 16) {
-            const x0 = v128.load(c0 + t);
-            const x1 = v128.load(c1 + t);
-            const v0 = v128.load(r0 + t);
-            const v1 = v128.load(r1 + t);
-            const v2 = v128.load(r2 + t);
-            const v3 = v128.load(r3 + t);
-            s00 = f32x4.add(s00, f32x4.mul(v0, x0));
-            s01 = f32x4.add(s01, f32x4.mul(v0, x1));
-            s10 = f32x4.add(s10, f32x4.mul(v1, x0));
-            s11 = f32x4.add(s11, f32x4.mul(v1, x1));
-            s20 = f32x4.add(s20, f32x4.mul(v2, x0));
-            s21 = f32x4.add(s21, f32x4.mul(v2, x1));
-            s30 = f32x4.add(s30, f32x4.mul(v3, x0));
-            s31 = f32x4.add(s31, f32x4.mul(v3, x1));
-          }
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j, laneSum(s00));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j + 1, laneSum(s01));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j, laneSum(s10));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j + 1, laneSum(s11));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j, laneSum(s20));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j + 1, laneSum(s21));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j, laneSum(s30));
-          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j + 1, laneSum(s31));
+          dotTile(r0, r1, r2, r3, c0, c1, rowBytes);
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j, tileDot(0, 0));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i, j + 1, tileDot(0, 1));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j, tileDot(1, 0));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 1, j + 1, tileDot(1, 1));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j, tileDot(2, 0));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 2, j + 1, tileDot(2, 1));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j, tileDot(3, 0));
+          consider(normsPtr, heapDistance, heapIndex, heapSize, n, capacity, i + 3, j + 1, tileDot(3, 1));
         }
       }
     }

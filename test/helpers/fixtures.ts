@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Field, FixedSizeList, Float32, makeData, makeVector, Table, tableToIPC } from 'apache-arrow';
+import { SeededRandom } from '../../lib/embed/tsne/random.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 export const MODEL = join(FIXTURES, 'vit/model.onnx');
@@ -41,7 +42,6 @@ export function temporaryDir(prefix = 'sls-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Largest absolute difference between two equal-length arrays. */
 /** The x and y columns of a t-SNE embedding laid out as (x0, y0, x1, y1, ...), as embedding files hold them. */
 export function embeddingColumns(embedding: ArrayLike<number>): { x: Float64Array; y: Float64Array } {
   const n = embedding.length / 2;
@@ -51,11 +51,28 @@ export function embeddingColumns(embedding: ArrayLike<number>): { x: Float64Arra
   };
 }
 
+/** Largest absolute difference between two equal-length arrays. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   return worst;
+}
+
+/**
+ * `classes` Gaussian blobs of `perClass` points each (unit variance) in d dimensions, class c
+ * shifted by 10 along axis c mod d; rows grouped by class.
+ */
+export function gaussianBlobs(perClass: number, classes: number, d: number, seed: number): { features: Float32Array; labels: Int32Array } {
+  const random = new SeededRandom(seed);
+  const n = perClass * classes;
+  const features = new Float32Array(n * d);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = Math.floor(i / perClass);
+    for (let a = 0; a < d; a++) features[i * d + a] = random.nextGaussian() + (a === labels[i] % d ? 10 : 0);
+  }
+  return { features, labels };
 }
 
 /** Writes a dataset Arrow file with a `pixels` FixedSizeList<Float32>[dim] column and labels. */

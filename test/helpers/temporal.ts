@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { type DevServerConfig, TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TemporalConfig } from '../../workers/config.js';
 import { createCpuWorker, createGpuWorker, installLogging } from '../../workers/create.js';
+import type { PruneDatasetInput } from '../../workflows/pruneDataset.js';
 import { ALPHA, DATASET, KEPT_LAYERS, STABLE, STAGE, SWEEP } from '../../workflows/searchAttributes.js';
-import { temporaryDir } from './fixtures.js';
+import { MODEL, TRAIN, temporaryDir } from './fixtures.js';
 
 const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../infra/temporal.sh', import.meta.url));
 
@@ -35,6 +36,20 @@ export function testConfig(address: string): TemporalConfig {
     tls: undefined,
     taskQueues: { gpu: `gpu-${suffix}`, cpu: `cpu-${suffix}` },
     artifactRoot: temporaryDir('sls-artifacts-'),
+  };
+}
+
+/** A PruneDatasetWorkflow input: the fixture ViT on the digits train split, alpha 0.3, seed 0, on `config`. */
+export function digitsPruneInput(config: TemporalConfig, overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
+  return {
+    model: MODEL,
+    data: TRAIN,
+    datasetName: 'digits',
+    alphas: [0.3],
+    seed: 0,
+    artifactRoot: config.artifactRoot,
+    taskQueues: config.taskQueues,
+    ...overrides,
   };
 }
 

@@ -29,7 +29,7 @@ import {
   temporaryDir,
   writePixelDataset,
 } from '../helpers/fixtures.js';
-import { startTestbed, type Testbed } from '../helpers/temporal.js';
+import { digitsPruneInput, startTestbed, type Testbed } from '../helpers/temporal.js';
 
 /** onnxruntime's accuracies in Python (make_refit_fixtures.py). */
 const REFIT: { full_test_accuracy: number } = JSON.parse(readFileSync(join(FIXTURES, 'sklearn/head_refit.json'), 'utf8')).vit;
@@ -46,16 +46,7 @@ beforeAll(async () => {
 afterAll(() => testbed?.stop());
 
 function input(overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
-  return {
-    model: MODEL,
-    data: TRAIN,
-    datasetName: 'digits',
-    alphas: [0.3],
-    seed: 0,
-    artifactRoot: config.artifactRoot,
-    taskQueues: config.taskQueues,
-    ...overrides,
-  };
+  return digitsPruneInput(config, overrides);
 }
 
 /** The workflow's history: which emit activities it scheduled, and when each was scheduled and ended. */

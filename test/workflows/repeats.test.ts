@@ -7,24 +7,14 @@ import type { CheckpointManifest } from '../../lib/emit/emit.js';
 import type { TemporalConfig } from '../../workers/config.js';
 import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { STABLE } from '../../workflows/searchAttributes.js';
-import { MODEL, TRAIN } from '../helpers/fixtures.js';
-import { startTestbed, type Testbed } from '../helpers/temporal.js';
+import { digitsPruneInput, startTestbed, type Testbed } from '../helpers/temporal.js';
 
 let testbed: Testbed;
 let env: TestWorkflowEnvironment;
 let config: TemporalConfig;
 
 function input(overrides: Partial<PruneDatasetInput> = {}): PruneDatasetInput {
-  return {
-    model: MODEL,
-    data: TRAIN,
-    datasetName: 'digits',
-    alphas: [0.3, 0.9],
-    seed: 0,
-    artifactRoot: config.artifactRoot,
-    taskQueues: config.taskQueues,
-    ...overrides,
-  };
+  return digitsPruneInput(config, { alphas: [0.3, 0.9], ...overrides });
 }
 
 async function execute(args: PruneDatasetInput): Promise<{ result: PruneDatasetResult; workflowId: string }> {

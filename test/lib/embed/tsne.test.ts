@@ -15,7 +15,7 @@ import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { FeatureKernel, ROW_PRODUCTS_BLOCK, SymmetricProducts, workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { InputError } from '../../../lib/errors.js';
 import { slsScore } from '../../../lib/score/silhouette.js';
-import { embeddingColumns } from '../../helpers/fixtures.js';
+import { embeddingColumns, gaussianBlobs } from '../../helpers/fixtures.js';
 import { bruteForceScan } from '../../helpers/neighbors.js';
 
 /** scikit-learn's outputs on 5 Gaussian blobs (n = 400, d = 50); see make_sklearn_fixtures.py. */
@@ -46,19 +46,6 @@ const clustered = {
 function sls(embedding: Float64Array, labels: Int32Array): number {
   const { x, y } = embeddingColumns(embedding);
   return slsScore(x, y, labels);
-}
-
-/** `classes` Gaussian blobs of `perClass` points in d dimensions, centres 10 apart per axis. */
-function blobs(perClass: number, classes: number, d: number, seed: number): { features: Float32Array; labels: Int32Array } {
-  const random = new SeededRandom(seed);
-  const n = perClass * classes;
-  const features = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = Math.floor(i / perClass);
-    for (let a = 0; a < d; a++) features[i * d + a] = random.nextGaussian() + (a === labels[i] % d ? 10 : 0);
-  }
-  return { features, labels };
 }
 
 describe('SeededRandom', () => {
@@ -101,7 +88,7 @@ describe('exactNeighbors', () => {
   });
 
   it('agrees across tile boundaries (n > 64) with a brute-force scan', async () => {
-    const { features } = blobs(50, 3, 4, 3);
+    const { features } = gaussianBlobs(50, 3, 4, 3);
     const n = 150;
     const d = 4;
     const k = 7;
@@ -115,7 +102,7 @@ describe('exactNeighbors', () => {
 
   it('proves most candidate lists complete despite far outliers, and stays exact', async () => {
     // 300 points of 3 blobs (spread about 1), 3 of them moved 1000 away, 40 rows duplicated.
-    const { features: blobFeatures } = blobs(100, 3, 16, 5);
+    const { features: blobFeatures } = gaussianBlobs(100, 3, 16, 5);
     const n = 300;
     const d = 16;
     const k = 10;
@@ -578,7 +565,7 @@ describe('runTsne', () => {
     });
 
     it(`is bit-identical for the same seed, ${method} gradient`, async () => {
-      const { features, labels } = blobs(30, 3, 8, 1);
+      const { features, labels } = gaussianBlobs(30, 3, 8, 1);
       const first = await runTsne(features, 90, 8, { seed: 3, method, maxIter: 400 });
       const second = await runTsne(features, 90, 8, { seed: 3, method, maxIter: 400 });
       expect(Buffer.from(second.embedding.buffer).equals(Buffer.from(first.embedding.buffer))).toBe(true);
@@ -587,7 +574,7 @@ describe('runTsne', () => {
     });
 
     it(`handles duplicate points, ${method} gradient`, async () => {
-      const { features, labels } = blobs(25, 2, 6, 5);
+      const { features, labels } = gaussianBlobs(25, 2, 6, 5);
       // Points 0-9 of each class copied onto points 10-19.
       for (const start of [0, 25]) features.copyWithin((start + 10) * 6, start * 6, (start + 10) * 6);
       const { embedding, klDivergence } = await runTsne(features, 50, 6, { perplexity: 10, method });
@@ -611,7 +598,7 @@ describe('runTsne', () => {
     // At the threshold itself: 'auto' gives Barnes-Hut's embedding bit for bit, not the exact gradient's.
     expect(cheaperGradient(BARNES_HUT_FROM, 0)).toBe('barnes_hut');
     const n = BARNES_HUT_FROM;
-    const { features } = blobs(n / 4, 4, 8, 1);
+    const { features } = gaussianBlobs(n / 4, 4, 8, 1);
     const options = { seed: 3, maxIter: 250 };
     const bits = (result: { embedding: Float64Array }) => Buffer.from(result.embedding.buffer);
     const auto = bits(await runTsne(features, n, 8, options));
@@ -620,13 +607,13 @@ describe('runTsne', () => {
   });
 
   it('handles n just above 3 * perplexity + 1, and n below it (k = n - 1)', async () => {
-    const above = blobs(46, 2, 5, 2); // n = 92, k = 91
+    const above = gaussianBlobs(46, 2, 5, 2); // n = 92, k = 91
     const resultAbove = await runTsne(above.features, 92, 5, { perplexity: 30 });
     // Each neighbourhood holds a third of the points: the blobs touch (exact gradient: SLS 0.755).
     expect(sls(resultAbove.embedding, above.labels)).toBeGreaterThan(0.7);
     expect(Number.isFinite(resultAbove.klDivergence)).toBe(true);
 
-    const below = blobs(20, 2, 5, 4); // n = 40, k = 39: every other point is a neighbour
+    const below = gaussianBlobs(20, 2, 5, 4); // n = 40, k = 39: every other point is a neighbour
     const resultBelow = await runTsne(below.features, 40, 5, { perplexity: 30 });
     expect(sls(resultBelow.embedding, below.labels)).toBeGreaterThan(0.5);
     expect(Number.isFinite(resultBelow.klDivergence)).toBe(true);

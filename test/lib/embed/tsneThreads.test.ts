@@ -17,21 +17,8 @@ import { decodeState, encodeState, loadState, saveState, type TsneState } from '
 import { startTsneTeam } from '../../../lib/embed/tsne/tsneTeam.js';
 import { InputError } from '../../../lib/errors.js';
 import { readEmbedding, writeFeatures } from '../../../lib/io/arrowTensors.js';
-import { embeddingColumns } from '../../helpers/fixtures.js';
+import { embeddingColumns, gaussianBlobs } from '../../helpers/fixtures.js';
 import { bruteForceNeighbors } from '../../helpers/neighbors.js';
-
-/** Gaussian blobs: `classes` classes of `perClass` points in d dimensions, 10 apart. */
-function blobs(perClass: number, classes: number, d: number, seed: number): { features: Float32Array; labels: Int32Array } {
-  const random = new SeededRandom(seed);
-  const n = perClass * classes;
-  const features = new Float32Array(n * d);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % classes;
-    for (let a = 0; a < d; a++) features[i * d + a] = random.nextGaussian() + (a === labels[i] % d ? 10 : 0);
-  }
-  return { features, labels };
-}
 
 function sameBits(a: Float64Array, b: Float64Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -41,7 +28,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'sls-tsne-threads-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 // 800 points (the exact gradient, 'auto'); 16-D keeps the kNN cheap.
-const large = blobs(80, 10, 16, 11);
+const large = gaussianBlobs(80, 10, 16, 11);
 const N = 800;
 const D = 16;
 let reference: TsneResult | undefined;
@@ -52,7 +39,7 @@ async function referenceRun(): Promise<TsneResult> {
 
 describe('exactNeighbors across threads', () => {
   it('gives the same neighbours with 1 and 2 threads, equal to a brute-force scan (d not a multiple of 4)', async () => {
-    const { features } = blobs(60, 5, 6, 4);
+    const { features } = gaussianBlobs(60, 5, 6, 4);
     const n = 300;
     const one = await exactNeighbors(features, n, 6, 9);
     const team = startTsneTeam(2);
@@ -177,7 +164,7 @@ describe('resume', () => {
 describe('pcaInitialization across threads', () => {
   it('gives the same initialisation, bit for bit, with 1 and 2 threads (covariance and Gram matrix)', async () => {
     // d = 150: three blocks of the covariance (six units to share); n = 100 < d: the Gram matrix.
-    const { features } = blobs(60, 5, 150, 6);
+    const { features } = gaussianBlobs(60, 5, 150, 6);
     const one = await pcaInitialization(features, 300, 150, 3);
     const oneGram = await pcaInitialization(features, 100, 150, 3);
     const shared = new Float32Array(new SharedArrayBuffer(features.byteLength));
