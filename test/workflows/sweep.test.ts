@@ -15,13 +15,13 @@ import { readArrowTable, readFloatRows, readLabels } from '../../lib/io/arrowTen
 import { loadSweep } from '../../lib/sweep/config.js';
 import { chosenLayers, writeReport } from '../../lib/sweep/report.js';
 import type { TemporalConfig } from '../../workers/config.js';
-import type { PruneDatasetInput, PruneDatasetResult } from '../../workflows/pruneDataset.js';
+import type { PruneDatasetResult } from '../../workflows/pruneDataset.js';
 import { SWEEP } from '../../workflows/searchAttributes.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { chromiumExecutable } from '../helpers/browser.js';
 import { MODEL, NO_BLOCKS_MODEL, TRAIN, temporaryDir, writePixelDataset } from '../helpers/fixtures.js';
 import { writeDigitsSubset, writeDigitsSweep } from '../helpers/sweeps.js';
-import { startTestbed, type Testbed } from '../helpers/temporal.js';
+import { digitsPruneInput, startTestbed, type Testbed } from '../helpers/temporal.js';
 
 let testbed: Testbed;
 let env: TestWorkflowEnvironment;
@@ -157,16 +157,7 @@ describe('SweepWorkflow on a real Temporal server', () => {
     const dir = temporaryDir();
     const data = join(dir, 'one.arrow');
     await writeDigitsSubset(data, 100, 1234);
-    const args: PruneDatasetInput = {
-      model: MODEL,
-      data,
-      datasetName: 'one',
-      alphas: [0.3],
-      seed: 0,
-      artifactRoot: config.artifactRoot,
-      taskQueues: config.taskQueues,
-      fullCurve: true,
-    };
+    const args = digitsPruneInput(config, { data, datasetName: 'one', fullCurve: true });
     const prune = async () =>
       (await env.client.workflow.execute('PruneDatasetWorkflow', {
         args: [args],
@@ -341,15 +332,7 @@ describe('SweepWorkflow on bad input', () => {
   });
 
   it('fails a run with an alpha outside (0, 1] at once', async () => {
-    const args: PruneDatasetInput = {
-      model: MODEL,
-      data: TRAIN,
-      datasetName: 'alpha',
-      alphas: [1.5],
-      seed: 0,
-      artifactRoot: config.artifactRoot,
-      taskQueues: config.taskQueues,
-    };
+    const args = digitsPruneInput(config, { datasetName: 'alpha', alphas: [1.5] });
     const failure = await env.client.workflow
       .execute('PruneDatasetWorkflow', { args: [args], taskQueue: config.taskQueues.cpu, workflowId: `alpha-${randomUUID()}` })
       .catch((error: unknown) => error);
