@@ -1,3 +1,5 @@
+import type { CellSearch } from '../../lib/embed/tsne/approximateNeighbors.js';
+import type { Cells } from '../../lib/embed/tsne/cellPartition.js';
 import { SeededRandom } from '../../lib/embed/tsne/random.js';
 
 /** The oracle for exact kNN tests: point i's k nearest by a plain float64 scan, ties to the smaller index. */
@@ -37,4 +39,27 @@ export function clustered(n: number, d: number, classes: number, rank: number, s
     }
   }
   return features;
+}
+
+/**
+ * The single-thread search of `cells` over `features` that approximateNeighbors hands
+ * searchClaimedCells: the rows copied in cell order, their float64 mean, empty outputs and a
+ * fresh claim counter.
+ */
+export function cellSearchOf(features: Float32Array, n: number, d: number, k: number, cells: Cells): CellSearch {
+  const rows = new Float32Array(n * d);
+  for (let p = 0; p < n; p++) rows.set(features.subarray(cells.order[p] * d, (cells.order[p] + 1) * d), p * d);
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a] += features[i * d + a] / n;
+  return {
+    rows,
+    n,
+    d,
+    k,
+    mean,
+    cells,
+    indices: new Int32Array(n * k),
+    sqDistances: new Float64Array(n * k),
+    counter: new Int32Array(new SharedArrayBuffer(8)),
+  };
 }

@@ -23,7 +23,7 @@ export const GRADIENT_FACTOR = 4;
  * (y_i - y_j) and the attraction of each point, with Z the sum of the chunks' shares `zParts`
  * (added in chunk order), and returns KL(exaggeration * P || Q) when `computeError` is set.
  */
-export function assembleGradient(
+function assembleGradient(
   affinities: SparseAffinities,
   embedding: Float64Array,
   gradient: Float64Array,

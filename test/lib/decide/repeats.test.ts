@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decideRepeats, emptyRepeatScores, meanCurve, repeatCurve, repeatSeed, spreadCurve } from '../../../lib/decide/repeats.js';
+import {
+  decideRepeats,
+  emptyRepeatScores,
+  meanCurve,
+  repeatCurve,
+  repeatSeed,
+  spreadCurve,
+  validateRepeats,
+} from '../../../lib/decide/repeats.js';
 
 describe('repeatSeed', () => {
   it("is the run's own seed for repeat 0, so one repeat is today's run", () => {
@@ -15,6 +23,20 @@ describe('repeatSeed', () => {
   it('refuses a repeat that is not a non-negative integer', () => {
     expect(() => repeatSeed(0, -1)).toThrow(/repeat/);
     expect(() => repeatSeed(0, 1.5)).toThrow(/repeat/);
+  });
+});
+
+describe('validateRepeats', () => {
+  it('accepts a positive integer count of repeats', () => {
+    for (const repeats of [1, 2, 5, 100]) expect(() => validateRepeats(repeats)).not.toThrow();
+  });
+
+  it('refuses zero, negatives, fractions and non-finite counts, naming the value', () => {
+    expect(() => validateRepeats(0)).toThrow(new RangeError('repeats must be a positive integer, got 0'));
+    expect(() => validateRepeats(-3)).toThrow(new RangeError('repeats must be a positive integer, got -3'));
+    expect(() => validateRepeats(2.5)).toThrow(new RangeError('repeats must be a positive integer, got 2.5'));
+    expect(() => validateRepeats(Number.NaN)).toThrow(RangeError);
+    expect(() => validateRepeats(Number.POSITIVE_INFINITY)).toThrow(RangeError);
   });
 });
 

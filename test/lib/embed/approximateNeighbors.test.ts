@@ -4,11 +4,13 @@
  * for a seed whatever the thread count, and small or degenerate inputs.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { approximateNeighbors } from '../../../lib/embed/tsne/approximateNeighbors.js';
-import type { Neighbors } from '../../../lib/embed/tsne/neighborHeap.js';
+import { approximateNeighbors, type CellSearch, searchClaimedCells } from '../../../lib/embed/tsne/approximateNeighbors.js';
+import type { Cells } from '../../../lib/embed/tsne/cellPartition.js';
+import { CANDIDATE_SLACK, type Neighbors } from '../../../lib/embed/tsne/neighborHeap.js';
 import { exactNeighbors, nearestNeighbors } from '../../../lib/embed/tsne/neighbors.js';
+import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { startTsneTeam } from '../../../lib/embed/tsne/tsneTeam.js';
-import { bruteForceNeighbors, bruteForceScan, clustered } from '../../helpers/neighbors.js';
+import { bruteForceNeighbors, bruteForceScan, cellSearchOf, clustered } from '../../helpers/neighbors.js';
 
 /** Every fifth point, by the oracle: the share of listed neighbours no farther than the true k-th. */
 function oracleRecall(features: Float32Array, n: number, d: number, neighbors: Neighbors): number {
@@ -120,5 +122,82 @@ describe('nearestNeighbors', () => {
     const chosen = await nearestNeighbors(features, n, d, k, undefined, { exactUpTo: n - 1, seed: 3 });
     expect(chosen.indices).toEqual(approximate.indices);
     expect(chosen.sqDistances).toEqual(approximate.sqDistances);
+  });
+});
+
+describe('searchClaimedCells', () => {
+  // 16 points in 4 cells of 4 positions; row p of the search is point order[p] (5p mod 16).
+  const n = 16;
+  const d = 5;
+  const k = 3;
+  // Room for k + CANDIDATE_SLACK = 11 candidates: a point whose probes hold 11 other points or
+  // more keeps the nearest of them; one whose probes hold fewer is compared with every point.
+  const capacity = k + CANDIDATE_SLACK;
+  const random = new SeededRandom(12);
+  const features = Float32Array.from({ length: n * d }, () => random.nextGaussian());
+  const order = Int32Array.from({ length: n }, (_, p) => (5 * p) % n);
+  const probeLists = [
+    // Cell 0: its own 3 others only (every point instead).
+    ...Array.from({ length: 4 }, () => [0]),
+    // Cell 1: 11 others in cells 1, 0, 2.
+    ...Array.from({ length: 4 }, () => [1, 0, 2]),
+    // Cell 2: 7 others (every point instead).
+    ...Array.from({ length: 4 }, () => [2, 3]),
+    // Cell 3: each point its own probes (all 15 others, two sets of 11, and too few).
+    [3, 0, 1, 2],
+    [3, 2, 1],
+    [3, 1, 0],
+    [3],
+  ];
+
+  function cellSearch(): CellSearch {
+    const probeStart = new Int32Array(n + 1);
+    for (let p = 0; p < n; p++) probeStart[p + 1] = probeStart[p] + probeLists[p].length;
+    const cells: Cells = { order, cellStart: Int32Array.from([0, 4, 8, 12, 16]), probes: Int32Array.from(probeLists.flat()), probeStart };
+    // One thread, as approximateNeighbors calls it without helpers.
+    return cellSearchOf(features, n, d, k, cells);
+  }
+
+  /** Brute force: the k nearest of the points in position p's probed cells, or of all when fewer than `capacity`. */
+  function expectedNeighbors(p: number): { j: number; distance: number }[] {
+    const inProbes = (q: number): boolean => probeLists[p].includes(Math.floor(q / 4));
+    let allowed = Array.from({ length: n }, (_, q) => q).filter((q) => q !== p && inProbes(q));
+    if (allowed.length < capacity) allowed = Array.from({ length: n }, (_, q) => q).filter((q) => q !== p);
+    return allowed
+      .map((q) => {
+        let distance = 0;
+        for (let a = 0; a < d; a++) distance += (features[order[p] * d + a] - features[order[q] * d + a]) ** 2;
+        return { j: order[q], distance };
+      })
+      .sort((x, y) => x.distance - y.distance || x.j - y.j)
+      .slice(0, k);
+  }
+
+  it('lists for each point the k nearest of its probed cells by point, nearest first (all points where they hold too few)', () => {
+    // The probe lists below are laid out for 11 candidates.
+    expect(capacity).toBe(11);
+    const search = cellSearch();
+    searchClaimedCells(search);
+    // Every cell was claimed and finished.
+    expect(Array.from(search.counter)).toEqual([5, 4]);
+    let restricted = 0;
+    for (let p = 0; p < n; p++) {
+      const point = order[p];
+      const expected = expectedNeighbors(p);
+      expect(Array.from(search.indices.subarray(point * k, (point + 1) * k))).toEqual(expected.map((entry) => entry.j));
+      for (let r = 0; r < k; r++) expect(search.sqDistances[point * k + r]).toBeCloseTo(expected[r].distance, 12);
+      if (expected.map((entry) => entry.j).join() !== bruteForceNeighbors(features, n, d, k, point).join()) restricted++;
+    }
+    // The probes do restrict some points' neighbours (else the test could not tell them from a full scan).
+    expect(restricted).toBeGreaterThan(0);
+  });
+
+  it('leaves the result alone when every cell is already claimed', () => {
+    const search = cellSearch();
+    search.counter[0] = 4;
+    search.indices.fill(-1);
+    searchClaimedCells(search);
+    expect(search.indices.every((index) => index === -1)).toBe(true);
+    expect(search.sqDistances.every((distance) => distance === 0)).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import { jointProbabilities } from '../../../lib/embed/tsne/affinity.js';
 import { barnesHutObjective } from '../../../lib/embed/tsne/barnesHut.js';
 import type { TeamObjective } from '../../../lib/embed/tsne/gradient.js';
 import { cheaperGradient, cheaperObjective, gradientCosts } from '../../../lib/embed/tsne/gradientChoice.js';
+import { keyedGradient } from '../../../lib/embed/tsne/gradients.js';
 import { embeddingSquare, interpolationObjective } from '../../../lib/embed/tsne/interpolation.js';
 import { exactNeighbors } from '../../../lib/embed/tsne/neighbors.js';
 import { SeededRandom } from '../../../lib/embed/tsne/random.js';
@@ -20,6 +21,16 @@ const features = Float32Array.from({ length: 2 * n }, () => random.nextGaussian(
 const embeddingAt = (scale: number) => Float64Array.from(features, (value) => scale * value);
 const team = startTsneTeam(2);
 afterAll(() => team.close());
+
+describe('keyedGradient', () => {
+  it("keys every gradient by its name but 'auto', which keys as no choice at all (as runs made before the choice)", () => {
+    expect(keyedGradient('auto')).toBeUndefined();
+    expect(keyedGradient(undefined)).toBeUndefined();
+    expect(keyedGradient('exact')).toBe('exact');
+    expect(keyedGradient('barnes_hut')).toBe('barnes_hut');
+    expect(keyedGradient('fft')).toBe('fft');
+  });
+});
 
 describe('cheaperGradient', () => {
   it('takes the FFT grid while it is small and Barnes-Hut once the extent makes the grid dearer', () => {

@@ -1,27 +1,36 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../../lib/errors.js';
 import { readArrowTable, readFloatRows } from '../../../lib/io/arrowTensors.js';
 import { blockLayout, findBlocks, namedBlocks } from '../../../lib/onnx/blocks.js';
+import { openModelFile } from '../../../lib/onnx/inference.js';
 import {
   decodeModel,
   elementCount,
   encodeModel,
+  type ImageInput,
   imageInput,
   int64,
   loadModel,
   type ModelProto,
   modelMetadata,
   onnx,
+  preprocessingFor,
+  saveModel,
 } from '../../../lib/onnx/model.js';
+import { sessionOptions } from '../../../lib/onnx/session.js';
 import { exposeClsTokens, exposeTensors, parameterCount, subgraphFrom, truncateBlocks } from '../../../lib/onnx/surgery.js';
+import { EXPORT_FIXTURES } from '../../helpers/exports.js';
 import { MODEL, maxAbsDiff, NO_BLOCKS_MODEL, REFERENCE, TRAIN, temporaryDir } from '../../helpers/fixtures.js';
 
-async function referenceBatch(): Promise<Tensor> {
+/** The first `rows` images of the digits train split (PyTorch's reference rows), as one batch. */
+async function referenceBatch(rows = REFERENCE.rows): Promise<Tensor> {
   const { values, dim } = readFloatRows(await readArrowTable(TRAIN), 'pixels', TRAIN);
-  return new Tensor('float32', values.slice(0, REFERENCE.rows * dim), [REFERENCE.rows, 3, 16, 16]);
+  return new Tensor('float32', values.slice(0, rows * dim), [rows, 3, 16, 16]);
 }
 
 async function run(model: ModelProto, outputs: string[]): Promise<Record<string, Tensor>> {
@@ -29,6 +38,23 @@ async function run(model: ModelProto, outputs: string[]): Promise<Record<string,
   const result = await session.run({ pixel_values: await referenceBatch() }, outputs);
   await session.release();
   return result;
+}
+
+/** The logits a session gives on the first `rows` reference rows; the session is released. */
+async function sessionLogits(session: InferenceSession, rows = REFERENCE.rows): Promise<Float32Array> {
+  const { logits } = await session.run({ pixel_values: await referenceBatch(rows) }, ['logits']);
+  await session.release();
+  return logits.data as Float32Array;
+}
+
+/** What a promise rejects with (it must reject). */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
 }
 
 describe('reading models', () => {
@@ -223,5 +249,101 @@ describe('subgraphFrom', () => {
     const { blockOutputs } = findBlocks(model, MODEL);
     // Block 1 comes before block 3: only the image makes it.
     expect(subgraphFrom(model, blockOutputs[2], blockOutputs[0])).toBeNull();
+  });
+});
+
+describe('sessionOptions', () => {
+  it('runs one operator at a time over every core, with every graph optimisation and buffer reuse', () => {
+    expect(sessionOptions('cpu')).toEqual({
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: availableParallelism(),
+      interOpNumThreads: 1,
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+    });
+    expect(sessionOptions('cuda').executionProviders).toEqual(['cuda']);
+  });
+
+  it("gives a session that onnxruntime accepts and that reproduces PyTorch's logits", async () => {
+    const session = await InferenceSession.create(MODEL, sessionOptions('cpu'));
+    expect(maxAbsDiff(await sessionLogits(session), REFERENCE.logits)).toBeLessThan(1e-4);
+  });
+});
+
+describe('openModelFile', () => {
+  it("opens a model file whose session gives PyTorch's logits", async () => {
+    expect(maxAbsDiff(await sessionLogits(await openModelFile(MODEL)), REFERENCE.logits)).toBeLessThan(1e-4);
+  });
+
+  it('resolves external data beside the file (a dynamo export)', async () => {
+    const fixture = EXPORT_FIXTURES.find(({ reference }) => reference.external_data_files.length > 0);
+    if (!fixture) throw new Error('no export fixture with external data');
+    const logits = await sessionLogits(await openModelFile(fixture.model), fixture.reference.rows);
+    expect(maxAbsDiff(logits, fixture.reference.outputs.logits)).toBeLessThan(1e-4);
+  });
+
+  it('refuses a file that is not a loadable model with an InputError naming it', async () => {
+    const dir = temporaryDir();
+    const notes = join(dir, 'notes.onnx');
+    writeFileSync(notes, 'hello, not a model');
+    // A dynamo export's graph copied without the external data file it names.
+    const fixture = EXPORT_FIXTURES.find(({ reference }) => reference.external_data_files.length > 0);
+    if (!fixture) throw new Error('no export fixture with external data');
+    const alone = join(dir, 'alone.onnx');
+    copyFileSync(fixture.model, alone);
+    for (const path of [notes, alone, join(dir, 'missing.onnx')]) {
+      const error = await rejection(openModelFile(path));
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).file).toBe(path);
+      expect((error as InputError).message.startsWith(`${path}: onnxruntime cannot load the model: `)).toBe(true);
+    }
+  });
+});
+
+describe('saveModel', () => {
+  it("writes a model that loads back and gives PyTorch's pruned logits, leaving no temporary behind", async () => {
+    const model = await loadModel(MODEL);
+    const pruned = truncateBlocks(model, findBlocks(model, MODEL), REFERENCE.truncated_k);
+    const dir = join(temporaryDir(), 'checkpoint');
+    const path = join(dir, 'pruned.onnx');
+    await saveModel(path, pruned);
+    expect(readdirSync(dir)).toEqual(['pruned.onnx']);
+    // Through onnxruntime from the path, and through the project's own loader.
+    const fromFile = await sessionLogits(await InferenceSession.create(path));
+    expect(maxAbsDiff(fromFile, REFERENCE.truncated_logits)).toBeLessThan(1e-4);
+    const reloaded = await run(await loadModel(path), ['logits']);
+    expect(maxAbsDiff(reloaded.logits.data as Float32Array, fromFile)).toBe(0);
+  });
+});
+
+describe('preprocessingFor', () => {
+  // The fixture ViT's image input (make_model_fixtures.py: 3 x 16 x 16, dynamic batch).
+  const input: ImageInput = { name: 'pixel_values', fixedBatch: null, channels: 3, height: 16, width: 16 };
+  let model: ModelProto;
+  beforeAll(async () => {
+    model = await loadModel(MODEL);
+  });
+
+  it("takes the input's size and the mean and std the fixture script stored, resizing bilinearly by default", () => {
+    expect(preprocessingFor(model, input, MODEL, {})).toEqual({
+      height: 16,
+      width: 16,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      interpolation: 'bilinear',
+    });
+  });
+
+  it("lets the flags override the metadata, and follows the input's height and width apart", () => {
+    const preprocessing = preprocessingFor(model, { ...input, height: 24, width: 20 }, MODEL, { mean: '0.1,0.2,0.3', std: '1,2,4' });
+    expect(preprocessing).toMatchObject({ height: 24, width: 20, mean: [0.1, 0.2, 0.3], std: [1, 2, 4] });
+  });
+
+  it('refuses a model without a mean and std, naming the file', () => {
+    const bare = { ...model, metadataProps: [] };
+    expect(() => preprocessingFor(bare, input, 'bare.onnx', {})).toThrow(InputError);
+    expect(() => preprocessingFor(bare, input, 'bare.onnx', {})).toThrow(/^bare\.onnx: encoded images need a mean and std/);
   });
 });

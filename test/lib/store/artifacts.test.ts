@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modelDigest } from '../../../lib/onnx/model.js';
 import { artifactKey, contentDigest, exists } from '../../../lib/store/artifacts.js';
-import { placeIfAbsent, writeFileAtomic } from '../../../lib/store/atomicWrite.js';
+import { placeIfAbsent, temporarySibling, writeFileAtomic } from '../../../lib/store/atomicWrite.js';
 import { FIXTURES, MODEL, temporaryDir } from '../../helpers/fixtures.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -51,6 +51,17 @@ describe('artifactKey', () => {
 });
 
 describe('atomic writes', () => {
+  it('temporarySibling is a hidden, unique name in the same directory, so the final rename stays on one filesystem', () => {
+    const path = '/data/runs/abc/layer-01.arrow';
+    const first = temporarySibling(path);
+    expect(dirname(first)).toBe('/data/runs/abc');
+    // The process id and 4 random bytes (8 hex digits) tell concurrent writers apart.
+    expect(basename(first)).toMatch(new RegExp(`^\\.layer-01\\.arrow\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`));
+    expect(temporarySibling(path)).not.toBe(first);
+    // A bare file name stays in the working directory.
+    expect(temporarySibling('out.json')).toMatch(/^\.out\.json\.\d+\.[0-9a-f]{8}\.tmp$/);
+  });
+
   it('writeFileAtomic leaves the whole file and no temporary behind', async () => {
     const dir = temporaryDir();
     await writeFileAtomic(join(dir, 'deep', 'out.json'), '{"ok":true}');
