@@ -59,6 +59,22 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+/** |a - b| / |b| in the Euclidean norm. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let error = 0;
+  let norm = 0;
+  for (let t = 0; t < b.length; t++) {
+    error += (a[t] - b[t]) ** 2;
+    norm += b[t] ** 2;
+  }
+  return Math.sqrt(error / norm);
+}
+
+/** Whether two float64 arrays hold the same bits (NaNs and signed zeros included). */
+export function sameBits(a: Float64Array, b: Float64Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 /**
  * `classes` Gaussian blobs of `perClass` points each (unit variance) in d dimensions, class c
  * shifted by 10 along axis c mod d; rows grouped by class.

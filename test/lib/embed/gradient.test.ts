@@ -19,6 +19,7 @@ import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { lockstepControl, sharedFloat64, startLockstep, type ThreadTeam } from '../../../lib/embed/tsne/team.js';
 import { serveTsneRequest, startTsneTeam, type TsneRequest } from '../../../lib/embed/tsne/tsneTeam.js';
 import { sharedWasmMemory } from '../../../lib/wasmModules.js';
+import { relativeError, sameBits } from '../../helpers/fixtures.js';
 import { bruteForceNeighbors, bruteForceScan, cellSearchOf } from '../../helpers/neighbors.js';
 
 /**
@@ -105,21 +106,6 @@ function referenceGradient(affinities: SparseAffinities, y: Float64Array, exagge
     }
   }
   return { gradient, repulsion, attraction, z, kl };
-}
-
-/** |a - b| / |b| in the Euclidean norm. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let error = 0;
-  let norm = 0;
-  for (let t = 0; t < b.length; t++) {
-    error += (a[t] - b[t]) ** 2;
-    norm += b[t] ** 2;
-  }
-  return Math.sqrt(error / norm);
-}
-
-function sameBits(a: Float64Array, b: Float64Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 /** One gradient of `objective` (which is then released) and its KL. */

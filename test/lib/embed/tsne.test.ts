@@ -15,7 +15,7 @@ import { SeededRandom } from '../../../lib/embed/tsne/random.js';
 import { FeatureKernel, ROW_PRODUCTS_BLOCK, SymmetricProducts, workOnRowProducts } from '../../../lib/embed/tsne/rowProductsKernel.js';
 import { InputError } from '../../../lib/errors.js';
 import { slsScore } from '../../../lib/score/silhouette.js';
-import { embeddingColumns, gaussianBlobs } from '../../helpers/fixtures.js';
+import { embeddingColumns, gaussianBlobs, relativeError } from '../../helpers/fixtures.js';
 import { bruteForceScan } from '../../helpers/neighbors.js';
 
 /** scikit-learn's outputs on 5 Gaussian blobs (n = 400, d = 50); see make_sklearn_fixtures.py. */
@@ -443,15 +443,6 @@ describe('Barnes-Hut', () => {
   it('approximates the exact gradient, and equals it as the angle goes to 0', () => {
     const { P, embedding } = clustered;
     const n = P.n;
-    const relativeError = (a: Float64Array, b: Float64Array): number => {
-      let error = 0;
-      let norm = 0;
-      for (let t = 0; t < a.length; t++) {
-        error += (a[t] - b[t]) ** 2;
-        norm += b[t] ** 2;
-      }
-      return Math.sqrt(error / norm);
-    };
     // The repulsion alone (P = 0: at a converged embedding the full gradient is a small
     // difference of two large forces, so it would magnify the approximation error).
     const noAttraction: SparseAffinities = { ...P, values: new Float64Array(P.values.length) };

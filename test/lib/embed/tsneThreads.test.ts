@@ -17,12 +17,8 @@ import { decodeState, encodeState, loadState, saveState, type TsneState } from '
 import { startTsneTeam } from '../../../lib/embed/tsne/tsneTeam.js';
 import { InputError } from '../../../lib/errors.js';
 import { readEmbedding, writeFeatures } from '../../../lib/io/arrowTensors.js';
-import { embeddingColumns, gaussianBlobs } from '../../helpers/fixtures.js';
+import { embeddingColumns, gaussianBlobs, sameBits } from '../../helpers/fixtures.js';
 import { bruteForceNeighbors } from '../../helpers/neighbors.js';
-
-function sameBits(a: Float64Array, b: Float64Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'sls-tsne-threads-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
